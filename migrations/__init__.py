@@ -1,0 +1,1 @@
+"""Alembic migrations; `switchboard migrate` applies them (idempotent)."""

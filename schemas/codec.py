@@ -1,0 +1,125 @@
+"""Avro values in the Confluent wire format: magic byte 0, 4-byte schema id, Avro binary.
+
+Decoding resolves every writer schema against the reader schema we compiled against, so a
+consumer reads every older registered version of its topic.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+import fastavro
+import orjson
+from confluent_kafka.schema_registry import AsyncSchemaRegistryClient, Schema
+
+from schemas.topics import Topic
+
+MAGIC = 0
+_HEADER = struct.Struct(">bI")
+
+
+class DecodeError(ValueError):
+    """The bytes are not a valid value of the topic; `reason` says why, for error.events."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def frame(schema_id: int, payload: bytes) -> bytes:
+    return _HEADER.pack(MAGIC, schema_id) + payload
+
+
+def schema_id_of(value: bytes | None) -> int:
+    if value is None or len(value) < _HEADER.size:
+        raise DecodeError("not Confluent wire format: shorter than the 5-byte header")
+    magic, schema_id = _HEADER.unpack_from(value)
+    if magic != MAGIC:
+        raise DecodeError(f"not Confluent wire format: magic byte {magic}, expected {MAGIC}")
+    return int(schema_id)
+
+
+class TopicCodec:
+    """Encodes and decodes one topic's values; writer schemas are fetched once per id."""
+
+    def __init__(self, topic: Topic, registry: AsyncSchemaRegistryClient) -> None:
+        self.topic = topic
+        self.registry = registry
+        self.reader = fastavro.parse_schema(topic.schema)
+        self._writers: dict[int, Any] = {}
+        self._own_id: int | None = None
+
+    async def register(self) -> int:
+        """Registers our schema under the topic's subject (idempotent) and returns its id."""
+        if self._own_id is None:
+            self._own_id = await self.registry.register_schema(
+                self.topic.subject, Schema(self.topic.schema_str, "AVRO")
+            )
+            self._writers[self._own_id] = self.reader
+        return self._own_id
+
+    async def fetch_writers(self, values: Iterable[bytes | None]) -> None:
+        """Fetches the writer schemas a batch needs; unknown ids simply fail later, per message."""
+        for value in values:
+            try:
+                schema_id = schema_id_of(value)
+            except DecodeError:
+                continue
+            if schema_id not in self._writers:
+                await self._fetch_writer(schema_id)
+
+    async def _fetch_writer(self, schema_id: int) -> None:
+        try:
+            registered = await self.registry.get_schema(schema_id)
+        except Exception as exc:  # the registry's own error types vary by transport
+            if _is_not_found(exc):
+                return
+            raise
+        if registered.schema_type not in (None, "AVRO"):
+            return
+        self._writers[schema_id] = fastavro.parse_schema(orjson.loads(registered.schema_str))
+
+    def decode(self, value: bytes | None) -> dict[str, Any]:
+        schema_id = schema_id_of(value)
+        assert value is not None
+        writer = self._writers.get(schema_id)
+        if writer is None:
+            raise DecodeError(f"schema id {schema_id} is not registered")
+        reader = None if writer is self.reader else self.reader
+        try:
+            record = fastavro.schemaless_reader(io.BytesIO(value[5:]), writer, reader)
+        except Exception as exc:  # fastavro raises many types for corrupt bytes
+            raise DecodeError(f"cannot decode as {self.topic.subject}: {exc}") from exc
+        if not isinstance(record, dict):
+            raise DecodeError(f"{self.topic.subject}: value is not a record")
+        return record
+
+    def encode(self, record: dict[str, Any]) -> bytes:
+        """Encodes with our schema; call `register()` first. Raises ValueError on invalid data."""
+        if self._own_id is None:
+            raise RuntimeError("register() the schema before encoding")
+        buf = io.BytesIO()
+        try:
+            fastavro.schemaless_writer(buf, self.reader, record, strict_allow_default=True)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(_explain_invalid(self.reader, record, exc)) from exc
+        return frame(self._own_id, buf.getvalue())
+
+
+def _explain_invalid(schema: Any, record: dict[str, Any], exc: Exception) -> str:
+    from fastavro.validation import ValidationError, validate
+
+    try:
+        validate(record, schema, raise_errors=True, strict=True)
+    except ValidationError as err:
+        return "; ".join(str(e) for e in err.errors) or str(err)
+    except Exception as err:
+        return str(err)
+    return str(exc)
+
+
+def _is_not_found(exc: Exception) -> bool:
+    return getattr(exc, "http_status_code", None) == 404

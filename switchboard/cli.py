@@ -1,0 +1,135 @@
+"""`switchboard ...`: every command takes the settings as flags; `--help` documents them."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from switchboard.logging import configure_logging
+from switchboard.settings import Settings, load_settings
+
+
+def _settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--kafka-bootstrap-servers", help="Broker list [env KAFKA_BOOTSTRAP_SERVERS]."),
+        click.option("--database-url", help="postgresql://... [env DATABASE_URL]."),
+        click.option("--schema-registry-url", help="Schema Registry [env SCHEMA_REGISTRY_URL]."),
+        click.option("--api-port", type=int, help="API port [env SWITCHBOARD_API_PORT, 8080]."),
+        click.option("--log-level", help="DEBUG, INFO, WARNING [env SWITCHBOARD_LOG_LEVEL]."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(kwargs: dict[str, Any]) -> Settings:
+    keys = ("kafka_bootstrap_servers", "database_url", "schema_registry_url", "api_port", "log_level")
+    settings = load_settings(**{k: kwargs.pop(k, None) for k in keys})
+    configure_logging(settings.log_level)
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="switchboard")
+def main() -> None:
+    """Switchboard: contact-centre and deal-lifecycle events from Kafka to PostgreSQL."""
+
+
+@main.command()
+@_settings_options
+def up(**kwargs: Any) -> None:
+    """The whole stack in the foreground: embedded broker and database where not configured,
+    migrations, worker and API. Ctrl-C stops it cleanly."""
+    from switchboard.up import run_up
+
+    sys.exit(run_up(_settings(kwargs)))
+
+
+@main.command()
+@_settings_options
+def worker(**kwargs: Any) -> None:
+    """The Faust worker (the same as `faust -A streams.app worker`)."""
+    from streams.app import run_worker
+
+    run_worker(_settings(kwargs))
+
+
+@main.command()
+@_settings_options
+def api(**kwargs: Any) -> None:
+    """The HTTP API alone."""
+    from api.app import run_api
+
+    run_api(_settings(kwargs))
+
+
+@main.command()
+@_settings_options
+def migrate(**kwargs: Any) -> None:
+    """Apply the database migrations (idempotent)."""
+    from switchboard.migrate import upgrade
+
+    upgrade(_settings(kwargs).require_database())
+    click.echo("database is at the latest migration")
+
+
+@main.command()
+@_settings_options
+@click.argument("topic")
+@click.argument("file", default="-")
+def produce(topic: str, file: str, **kwargs: Any) -> None:
+    """JSON lines in, Avro (Confluent wire format) out. A bad line is reported with its line
+    number and reason; good lines still go; the exit status is non-zero if any line failed."""
+    from switchboard.produce import produce_file
+
+    sys.exit(asyncio.run(produce_file(_settings(kwargs), topic, file)))
+
+
+@main.command()
+@_settings_options
+@click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds to run.")
+@click.option("--rate", type=float, default=20.0, show_default=True, help="New calls per second.")
+@click.option("--seed", type=int, default=None, help="Same seed, same stream.")
+@click.option("--enterprise", "enterprises", multiple=True, help="Tenant ids to simulate.")
+def simulate(
+    duration: float, rate: float, seed: int | None, enterprises: tuple[str, ...], **kwargs: Any
+) -> None:
+    """Realistic synthetic traffic for the input topics, with progress."""
+    from switchboard.simulate import run_simulation
+
+    sys.exit(
+        asyncio.run(
+            run_simulation(
+                _settings(kwargs),
+                duration=duration,
+                rate=rate,
+                seed=seed,
+                enterprises=list(enterprises) or None,
+            )
+        )
+    )
+
+
+@main.group()
+def token() -> None:
+    """API bearer tokens."""
+
+
+@token.command("create")
+@_settings_options
+@click.option("--enterprise", "enterprises", multiple=True, required=True, help="Repeatable.")
+@click.option("--name", default=None, help="A label for the token.")
+def token_create(enterprises: tuple[str, ...], name: str | None, **kwargs: Any) -> None:
+    """Print a new API bearer token scoped to these enterprises (stored hashed)."""
+    from api.auth import create_token
+
+    settings = _settings(kwargs)
+    click.echo(asyncio.run(create_token(settings.require_database(), list(enterprises), name)))
+
+
+if __name__ == "__main__":
+    main()

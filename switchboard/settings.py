@@ -1,0 +1,89 @@
+"""Configuration, 12-factor: flags > environment > the running `switchboard up` > defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+RUNTIME_DIR = Path(os.environ.get("SWITCHBOARD_HOME", Path.cwd() / ".switchboard"))
+RUNTIME_FILE = RUNTIME_DIR / "runtime.json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "SWITCHBOARD_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "SWITCHBOARD_DATABASE_URL")
+    )
+    schema_registry_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SCHEMA_REGISTRY_URL", "SWITCHBOARD_SCHEMA_REGISTRY_URL"),
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    worker_web_port: int = 6066
+
+    app_id: str = "switchboard"
+    topic_partitions: int = 6
+    # A batch is flushed when it holds this many events or when `batch_within_sec` has passed.
+    batch_size: int = 2000
+    batch_within_sec: float = 0.25
+    # How long a dedup key is remembered: duplicates arriving later than this are caught only
+    # by the database's natural keys, which make them harmless but not free.
+    dedup_ttl_sec: int = 7 * 24 * 3600
+    sink_retries: int = 5
+    log_level: str = "INFO"
+
+    def require_kafka(self) -> str:
+        if not self.kafka_bootstrap_servers:
+            raise RuntimeError(
+                "no broker configured: set KAFKA_BOOTSTRAP_SERVERS or start `switchboard up`"
+            )
+        return self.kafka_bootstrap_servers
+
+    def require_database(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("no database configured: set DATABASE_URL or start `switchboard up`")
+        return self.database_url
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def registry_url(self) -> str:
+        """The Schema Registry every client uses: the configured one, else the built-in one."""
+        return self.schema_registry_url or f"{self.api_url}/schema-registry"
+
+
+def read_runtime() -> dict[str, Any]:
+    """What a running `switchboard up` published about itself, or nothing."""
+    try:
+        data = orjson.loads(RUNTIME_FILE.read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings for a command: explicit flags win, then the environment, then `up`'s runtime file."""
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    settings = Settings(**flags)
+    runtime = read_runtime()
+    for field in ("kafka_bootstrap_servers", "database_url", "schema_registry_url"):
+        if getattr(settings, field) is None and runtime.get(field):
+            setattr(settings, field, runtime[field])
+    if "api_port" not in flags and "SWITCHBOARD_API_PORT" not in os.environ and runtime.get(
+        "api_port"
+    ):
+        settings.api_port = int(runtime["api_port"])
+    return settings
