@@ -78,7 +78,7 @@ class TopicCodec:
             if _is_not_found(exc):
                 return
             raise
-        if registered.schema_type not in (None, "AVRO"):
+        if registered.schema_type not in (None, "AVRO") or not registered.schema_str:
             return
         self._writers[schema_id] = fastavro.parse_schema(orjson.loads(registered.schema_str))
 

@@ -19,7 +19,9 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "SWITCHBOARD_KAFKA_BOOTSTRAP_SERVERS"),
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "SWITCHBOARD_KAFKA_BOOTSTRAP_SERVERS"
+        ),
     )
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "SWITCHBOARD_DATABASE_URL")
@@ -75,15 +77,17 @@ def read_runtime() -> dict[str, Any]:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings for a command: explicit flags win, then the environment, then `up`'s runtime file."""
+    """Settings for a command: flags win, then the environment, then `up`'s runtime file."""
     flags = {k: v for k, v in overrides.items() if v is not None}
     settings = Settings(**flags)
     runtime = read_runtime()
     for field in ("kafka_bootstrap_servers", "database_url", "schema_registry_url"):
         if getattr(settings, field) is None and runtime.get(field):
             setattr(settings, field, runtime[field])
-    if "api_port" not in flags and "SWITCHBOARD_API_PORT" not in os.environ and runtime.get(
-        "api_port"
+    if (
+        "api_port" not in flags
+        and "SWITCHBOARD_API_PORT" not in os.environ
+        and runtime.get("api_port")
     ):
         settings.api_port = int(runtime["api_port"])
     return settings

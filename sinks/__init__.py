@@ -1,0 +1,1 @@
+"""The third stage: batched, idempotent writes to PostgreSQL."""

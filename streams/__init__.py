@@ -1,0 +1,1 @@
+"""The second stage: Faust agents (dedup, correlate, aggregate) around pure domain logic."""

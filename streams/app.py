@@ -1,0 +1,172 @@
+"""The Faust application: `faust -A streams.app worker`, or `switchboard worker`.
+
+This module is the composition root of the worker: it wires the topic pipelines to their
+sinks. Each input topic is consumed in batches (`take_events`), because per-event overhead,
+not the work itself, is what limits a Python stream processor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar, cast
+
+import asyncpg
+import faust
+import structlog
+from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+from prometheus_client import start_http_server
+
+from schemas.codec import TopicCodec
+from schemas.topics import ERROR_EVENTS, INPUT_TOPICS, TELEPHONY_CALLS, TELEPHONY_QUEUE, Topic
+from sinks.calls import write_call_events
+from sinks.postgres import create_pool
+from sinks.queue_events import write_queue_events
+from streams import metrics
+from streams.calls import CallEvent
+from streams.errors import error_record
+from streams.ingest import ErrorSink, TopicIngest
+from streams.messages import Message
+from streams.queue import QueueEvent
+from streams.state import SeenEvents
+from switchboard import broker
+from switchboard.logging import configure_logging
+from switchboard.settings import Settings, load_settings
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+def faust_broker_url(bootstrap: str) -> str:
+    return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip())
+
+
+class Runtime:
+    """What the agents share, created once the worker starts: pool, registry, error topic."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = AsyncSchemaRegistryClient({"url": settings.registry_url})
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    async def pool(self) -> asyncpg.Pool:
+        async with self._lock:
+            if self._pool is None:
+                self._pool = await create_pool(self.settings.require_database())
+            return self._pool
+
+    def writer(
+        self, write: Callable[[asyncpg.Connection, Sequence[T]], Awaitable[object]]
+    ) -> Callable[[Sequence[T]], Awaitable[object]]:
+        async def write_batch(events: Sequence[T]) -> object:
+            async with (await self.pool()).acquire() as conn:
+                return await write(conn, events)
+
+        return write_batch
+
+
+class TopicErrorSink(ErrorSink):
+    """error.events through the worker's own producer, so Faust flushes it before committing."""
+
+    def __init__(self, topic: faust.TopicT, codec: TopicCodec) -> None:
+        self.topic = topic
+        self.codec = codec
+
+    async def publish(self, message: Message, reason: str, *, stage: str, attempts: int) -> None:
+        await self.codec.register()
+        value = self.codec.encode(error_record(message, reason, stage=stage, attempts=attempts))
+        await self.topic.send(key=message.key, value=value)
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=faust_broker_url(settings.kafka_bootstrap_servers or "127.0.0.1:9092"),
+        store="memory://",
+        autodiscover=False,
+        topic_partitions=settings.topic_partitions,
+        topic_disable_leader=True,
+        broker_session_timeout=broker.SESSION_TIMEOUT_SEC,
+        broker_heartbeat_interval=broker.HEARTBEAT_INTERVAL_SEC,
+        producer_max_batch_size=broker.FAUST_PRODUCER_MAX_BATCH_SIZE,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        stream_buffer_maxsize=max(4096, settings.batch_size * 2),
+        table_standby_replicas=0,
+        web_enabled=False,
+    )
+    runtime = Runtime(settings)
+    error_topic = app.topic(ERROR_EVENTS.name, key_serializer="raw", value_serializer="raw")
+    errors = TopicErrorSink(error_topic, TopicCodec(ERROR_EVENTS, runtime.registry))
+    _pipeline(app, runtime, errors, TELEPHONY_CALLS, CallEvent.from_record, write_call_events)
+    _pipeline(app, runtime, errors, TELEPHONY_QUEUE, QueueEvent.from_record, write_queue_events)
+
+    @app.task
+    async def prepare() -> None:
+        await asyncio.to_thread(
+            broker.ensure_topics, settings.require_kafka(), INPUT_TOPICS, settings.topic_partitions
+        )
+        if settings.worker_web_port:
+            start_http_server(settings.worker_web_port, addr="127.0.0.1")
+
+    return app
+
+
+def _pipeline(
+    app: faust.App,
+    runtime: Runtime,
+    errors: ErrorSink,
+    topic: Topic,
+    to_event: Callable[[str, dict[str, Any]], T],
+    write: Callable[[asyncpg.Connection, Sequence[T]], Awaitable[object]],
+) -> None:
+    """An agent for `topic` with its dedup table and the timer that expires it."""
+    settings = runtime.settings
+    source = app.topic(
+        topic.name,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topic_partitions,
+    )
+    table = app.Table(
+        f"seen-{topic.name}",
+        key_type=str,
+        partitions=settings.topic_partitions,
+    )
+    seen = SeenEvents(table, ttl_sec=settings.dedup_ttl_sec)
+    ingest = TopicIngest(
+        topic=topic,
+        codec=TopicCodec(topic, runtime.registry),
+        seen=seen,
+        errors=errors,
+        to_event=to_event,
+        write=runtime.writer(write),
+    )
+
+    @app.agent(source, name=f"ingest-{topic.name}")
+    async def consume(stream: faust.StreamT[bytes]) -> None:
+        # take_events() is on the concrete Stream, not on Faust's StreamT protocol.
+        batches = cast(faust.Stream[bytes], stream).take_events(
+            settings.batch_size, settings.batch_within_sec
+        )
+        async for events in batches:
+            await ingest.process([Message.from_faust(e) for e in events])
+
+    @app.timer(interval=max(60.0, settings.dedup_ttl_sec / 24))
+    async def expire_dedup_keys() -> None:
+        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic.name}
+        metrics.DEDUP_FORGOTTEN.labels(topic.name).inc(seen.expire(owned))
+
+
+def run_worker(settings: Settings) -> None:
+    """Runs the worker in the foreground until SIGINT/SIGTERM."""
+    settings.require_kafka()
+    settings.require_database()
+    configure_logging(settings.log_level)
+    worker = faust.Worker(create_app(settings), loglevel=settings.log_level.lower())
+    worker.execute_from_commandline()
+
+
+# `faust -A streams.app worker` looks for this name.
+app = create_app(load_settings())

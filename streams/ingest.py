@@ -1,0 +1,148 @@
+"""One input topic's batch: decode, validate, dedup, write durably, then remember.
+
+The order is what makes redelivery harmless: the dedup table learns of an event only after
+its rows are durable, and Faust commits offsets only after the table's changelog is flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import structlog
+
+from schemas.codec import DecodeError, TopicCodec
+from schemas.topics import Topic
+from schemas.validate import validation_error
+from sinks.postgres import TRANSIENT_ERRORS, until_durable
+from streams import metrics
+from streams.dedup import dedup_key
+from streams.messages import Message
+from streams.state import Seen, SeenEvents
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+PROCESS_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Accepted(Generic[T]):
+    message: Message
+    seen: Seen
+    event: T
+
+
+class ErrorSink:
+    """Publishes to error.events; implemented over the worker's producer."""
+
+    async def publish(self, message: Message, reason: str, *, stage: str, attempts: int) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class TopicIngest(Generic[T]):
+    topic: Topic
+    codec: TopicCodec
+    seen: SeenEvents
+    errors: ErrorSink
+    to_event: Callable[[str, dict[str, Any]], T]
+    # Writes a batch all-or-nothing; raises on failure.
+    write: Callable[[Sequence[T]], Awaitable[object]]
+
+    async def process(self, messages: Sequence[Message]) -> int:
+        """Returns how many new events were written."""
+        started = time.perf_counter()
+        name = self.topic.name
+        metrics.EVENTS_CONSUMED.labels(name).inc(len(messages))
+        metrics.BATCH_SIZE.labels(name).observe(len(messages))
+        await until_durable(
+            lambda: self.codec.fetch_writers(m.value for m in messages), what="schema registry"
+        )
+        accepted = await self._accept(messages)
+        verdicts = self.seen.fresh(a.seen for a in accepted)
+        fresh = [a for a, is_fresh in zip(accepted, verdicts, strict=True) if is_fresh]
+        metrics.EVENTS_DUPLICATE.labels(name).inc(len(accepted) - len(fresh))
+        written = await self._write(fresh)
+        self.seen.remember(a.seen for a in written)
+        if messages:
+            metrics.NEWEST_EVENT.labels(name).set(max(m.timestamp for m in messages))
+        metrics.BATCH_SECONDS.labels(name).observe(time.perf_counter() - started)
+        return len(written)
+
+    async def _accept(self, messages: Sequence[Message]) -> list[Accepted[T]]:
+        accepted = []
+        for message in messages:
+            try:
+                record = self.codec.decode(message.value)
+            except DecodeError as exc:
+                await self._reject(message, exc.reason, stage="decode")
+                continue
+            reason = validation_error(self.topic, record)
+            if reason:
+                await self._reject(message, reason, stage="validate")
+                continue
+            entity = self.topic.key_of(record) or ""
+            key = dedup_key(record, entity)
+            seen = Seen(entity, key, message.partition)
+            accepted.append(Accepted(message, seen, self.to_event(key, record)))
+        return accepted
+
+    async def _write(self, fresh: list[Accepted[T]]) -> list[Accepted[T]]:
+        if not fresh:
+            return []
+        try:
+            await until_durable(lambda: self.write([a.event for a in fresh]), what=self.topic.name)
+            return fresh
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            log.warning("batch refused, isolating", topic=self.topic.name, error=str(exc))
+        return await self._write_isolated(fresh)
+
+    async def _write_isolated(self, fresh: list[Accepted[T]]) -> list[Accepted[T]]:
+        """Writes entity by entity, so one poison entity cannot stop the stream."""
+        by_entity: dict[str, list[Accepted[T]]] = defaultdict(list)
+        for item in fresh:
+            by_entity[item.seen.entity].append(item)
+        written: list[Accepted[T]] = []
+        for entity, items in by_entity.items():
+            error = await self._write_with_retries(items)
+            if error is None:
+                written += items
+                continue
+            with structlog.contextvars.bound_contextvars(correlation_id=entity):
+                for item in items:
+                    await self._reject(item.message, error, stage="process")
+        return written
+
+    async def _write_with_retries(self, items: list[Accepted[T]]) -> str | None:
+        error = ""
+        for attempt in range(1, PROCESS_ATTEMPTS + 1):
+            try:
+                await until_durable(lambda: self.write([a.event for a in items]), what="retry")
+                return None
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt < PROCESS_ATTEMPTS:
+                    await asyncio.sleep(0.1 * 2**attempt)
+        return error
+
+    async def _reject(self, message: Message, reason: str, *, stage: str) -> None:
+        attempts = PROCESS_ATTEMPTS if stage == "process" else 1
+        log.warning(
+            "message rejected",
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            stage=stage,
+            reason=reason,
+        )
+        metrics.EVENTS_FAILED.labels(message.topic, stage).inc()
+        await self.errors.publish(message, reason, stage=stage, attempts=attempts)

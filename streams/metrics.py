@@ -1,0 +1,37 @@
+"""Prometheus metrics of the worker."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "switchboard_events_consumed_total", "Messages consumed, by topic.", ["topic"]
+)
+EVENTS_DUPLICATE = Counter(
+    "switchboard_events_duplicate_total", "Messages dropped as duplicates, by topic.", ["topic"]
+)
+EVENTS_FAILED = Counter(
+    "switchboard_events_failed_total",
+    "Messages sent to error.events, by topic and stage.",
+    ["topic", "stage"],
+)
+BATCH_SECONDS = Histogram(
+    "switchboard_batch_seconds",
+    "Time to process one batch, decode to durable rows, by topic.",
+    ["topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BATCH_SIZE = Histogram(
+    "switchboard_batch_size",
+    "Messages per batch, by topic.",
+    ["topic"],
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+)
+NEWEST_EVENT = Gauge(
+    "switchboard_newest_processed_event_timestamp_seconds",
+    "Kafka timestamp of the newest message processed, by topic.",
+    ["topic"],
+)
+DEDUP_FORGOTTEN = Counter(
+    "switchboard_dedup_keys_expired_total", "Dedup keys forgotten after their TTL.", ["topic"]
+)

@@ -1,0 +1,44 @@
+"""ACD/queue events (telephony.queue), with Asterisk queue_log meaning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QueueEvent:
+    event_key: str
+    source_system: str
+    event_id: str
+    occurred_at: datetime
+    enterprise_id: str
+    call_id: str
+    queue_id: str
+    event_type: str
+    agent_id: str | None = None
+    wait_sec: float | None = None
+    talk_sec: float | None = None
+    ring_sec: float | None = None
+    position: int | None = None
+    channel: str = "voice"
+
+    @classmethod
+    def from_record(cls, event_key: str, record: dict[str, Any]) -> QueueEvent:
+        return cls(
+            event_key=event_key,
+            source_system=record["source_system"],
+            event_id=record.get("event_id") or "",
+            occurred_at=record["occurred_at"],
+            enterprise_id=record["enterprise_id"],
+            call_id=record["call_id"],
+            queue_id=record["queue_id"],
+            event_type=record["event_type"],
+            agent_id=record.get("agent_id"),
+            wait_sec=record.get("wait_sec"),
+            talk_sec=record.get("talk_sec"),
+            ring_sec=record.get("ring_sec"),
+            position=record.get("position"),
+            channel=record.get("channel") or "voice",
+        )

@@ -1,0 +1,78 @@
+"""End-to-end fixtures: a fresh broker per test, the API (for the registry), worker factories."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from switchboard.embedded import free_port, start_broker
+from tests.integration.stack import Process, http_answers, wait_until
+
+
+@pytest.fixture
+def fresh_broker(tmp_path: Path) -> Iterator[str]:
+    """A broker of the test's own: no topic, group or changelog is shared with other tests."""
+    embedded = start_broker(log_path=tmp_path / "tansu.log")
+    yield embedded.bootstrap
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def api_url(
+    make_database: Callable[[], str], broker: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`switchboard api` over its own database: the built-in Schema Registry every test uses."""
+    port = free_port()
+    env = {
+        "DATABASE_URL": make_database(),
+        "KAFKA_BOOTSTRAP_SERVERS": broker,
+        "SWITCHBOARD_API_PORT": str(port),
+        "SWITCHBOARD_HOME": str(tmp_path_factory.mktemp("api-home")),
+    }
+    api = Process("api", env, tmp_path_factory.mktemp("api") / "api.log").start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_answers(f"{url}/health"), timeout=30, what="the API")
+    except AssertionError:
+        api.stop()
+        raise AssertionError(api.log_tail()) from None
+    yield url
+    api.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_url(api_url: str) -> str:
+    return f"{api_url}/schema-registry"
+
+
+WorkerFactory = Callable[..., Process]
+
+
+@pytest.fixture
+def start_worker(
+    registry_url: str, tmp_path: Path
+) -> Iterator[Callable[[str, str], Process]]:
+    """Starts `switchboard worker` processes; all are stopped at the end of the test."""
+    started: list[Process] = []
+    app_id = f"switchboard-test-{uuid.uuid4().hex[:8]}"
+
+    def start(bootstrap: str, database_url: str, **settings: str) -> Process:
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "DATABASE_URL": database_url,
+            "SCHEMA_REGISTRY_URL": registry_url,
+            "SWITCHBOARD_APP_ID": app_id,
+            "SWITCHBOARD_WORKER_WEB_PORT": "0",
+            "SWITCHBOARD_HOME": str(tmp_path / "home"),
+            **{f"SWITCHBOARD_{k.upper()}": v for k, v in settings.items()},
+        }
+        worker = Process("worker", env, tmp_path / f"worker-{len(started)}.log").start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

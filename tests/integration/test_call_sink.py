@@ -1,0 +1,115 @@
+"""The call tables in PostgreSQL depend on the set of events, not on how they arrived."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sinks.calls import write_call_events
+from streams.calls import CallEvent
+from tests.unit.test_call_fold import RING_GROUP_ANSWERED
+
+pytestmark = pytest.mark.integration
+
+DOWNLOADED = [
+    replace(e, event_key=f"asterisk:d{i}", event_id=f"d{i}", data_source="downloaded")
+    for i, e in enumerate(RING_GROUP_ANSWERED)
+]
+
+SNAPSHOT = {
+    "calls": """SELECT unique_id, start_time, end_time, duration, enterprise_id, phone_number,
+        trunk, main_extension, extensions_count, call_type, call_status, data_source,
+        asterisk_host, raw_data FROM calls ORDER BY unique_id""",
+    "participants": """SELECT c.unique_id, p.extension, p.participant_status, p.ring_order,
+        p.ring_duration, p.dial_start, p.answer_time, p.hangup_time, p.disconnect_reason
+        FROM call_participants p JOIN calls c ON c.id = p.call_id ORDER BY 1, 2""",
+    "events": """SELECT e.event_key, c.unique_id, e.event_type, e.event_sequence,
+        e.event_timestamp, e.data_source, e.processed, e.needs_telegram, e.needs_integration,
+        e.raw_data FROM call_events e JOIN calls c ON c.id = e.call_id ORDER BY 1""",
+    "download_sync": """SELECT enterprise_id, asterisk_host, total_downloaded_events,
+        last_successful_sync FROM download_sync ORDER BY 1, 2""",
+}
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def conn(
+    make_database: Any, loop: asyncio.AbstractEventLoop
+) -> Iterator[asyncpg.Connection]:
+    connection = loop.run_until_complete(asyncpg.connect(make_database()))
+    yield connection
+    loop.run_until_complete(connection.close())
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
+    return loop.run_until_complete(coro)
+
+
+async def rows_after(conn: asyncpg.Connection, batches: list[list[CallEvent]]) -> dict[str, Any]:
+    await conn.execute("TRUNCATE calls, call_events, call_participants, download_sync CASCADE")
+    for batch in batches:
+        await write_call_events(conn, batch)
+    return {name: [tuple(r) for r in await conn.fetch(sql)] for name, sql in SNAPSHOT.items()}
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> list[list[CallEvent]]:
+    """The events, shuffled, some repeated, cut into batches at random places."""
+    base = RING_GROUP_ANSWERED + [e for e in DOWNLOADED if draw(st.booleans())]
+    events = draw(st.permutations(base + draw(st.lists(st.sampled_from(base), max_size=6))))
+    cuts = sorted(draw(st.sets(st.integers(1, len(events) - 1), max_size=4)))
+    return [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)], strict=True)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=deliveries())
+def test_any_arrival_gives_the_in_order_rows(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop, batches: list[list[CallEvent]]
+) -> None:
+    expected = run(loop, rows_after(conn, [RING_GROUP_ANSWERED]))
+    got = run(loop, rows_after(conn, batches))
+    downloaded_seen = {e.event_key for b in batches for e in b} & {e.event_key for e in DOWNLOADED}
+    if downloaded_seen:
+        # download_sync notes that downloads arrived; no downloaded row is kept.
+        assert got["download_sync"] == [("0367", "10.88.10.21", 0, None)]
+        got["download_sync"] = expected["download_sync"]
+    assert got == expected
+
+
+def test_a_downloaded_call_is_kept_and_counted(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    rows = run(loop, rows_after(conn, [DOWNLOADED]))
+    assert [r[11] for r in rows["calls"]] == ["downloaded"]
+    assert [r[7] for r in rows["events"]] == [False, False, False, True]
+    assert rows["download_sync"][0][2] == 4
+
+
+def test_live_events_after_a_download_replace_it(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    rows = run(loop, rows_after(conn, [DOWNLOADED, RING_GROUP_ANSWERED]))
+    assert {r[5] for r in rows["events"]} == {"live"}
+    assert rows["download_sync"][0][2] == 0
+
+
+def test_writing_a_batch_twice_changes_nothing(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    once = run(loop, rows_after(conn, [RING_GROUP_ANSWERED]))
+    twice = run(loop, rows_after(conn, [RING_GROUP_ANSWERED, RING_GROUP_ANSWERED]))
+    assert once == twice
+
