@@ -52,9 +52,7 @@ WorkerFactory = Callable[..., Process]
 
 
 @pytest.fixture
-def start_worker(
-    registry_url: str, tmp_path: Path
-) -> Iterator[Callable[[str, str], Process]]:
+def start_worker(registry_url: str, tmp_path: Path) -> Iterator[Callable[[str, str], Process]]:
     """Starts `switchboard worker` processes; all are stopped at the end of the test."""
     started: list[Process] = []
     app_id = f"switchboard-test-{uuid.uuid4().hex[:8]}"

@@ -46,9 +46,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture(scope="module")
-def conn(
-    make_database: Any, loop: asyncio.AbstractEventLoop
-) -> Iterator[asyncpg.Connection]:
+def conn(make_database: Any, loop: asyncio.AbstractEventLoop) -> Iterator[asyncpg.Connection]:
     connection = loop.run_until_complete(asyncpg.connect(make_database()))
     yield connection
     loop.run_until_complete(connection.close())
@@ -74,7 +72,9 @@ def deliveries(draw: st.DrawFn) -> list[list[CallEvent]]:
     return [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)], strict=True)]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batches=deliveries())
 def test_any_arrival_gives_the_in_order_rows(
     conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop, batches: list[list[CallEvent]]
@@ -112,4 +112,3 @@ def test_writing_a_batch_twice_changes_nothing(
     once = run(loop, rows_after(conn, [RING_GROUP_ANSWERED]))
     twice = run(loop, rows_after(conn, [RING_GROUP_ANSWERED, RING_GROUP_ANSWERED]))
     assert once == twice
-

@@ -35,14 +35,28 @@ async def test_shuffled_duplicated_calls_become_exactly_their_rows(
     await publish(fresh_broker, registry_url, TELEPHONY_CALLS, shuffled_with_duplicates(40))
     start_worker(fresh_broker, database_url)
 
-    wait_until(lambda: count(database_url, "SELECT count(*) FROM call_events") == 160,
-               what="160 call events")
+    wait_until(
+        lambda: count(database_url, "SELECT count(*) FROM call_events") == 160,
+        what="160 call events",
+    )
     assert count(database_url, "SELECT count(*) FROM calls") == 40
     assert count(database_url, "SELECT count(*) FROM call_participants") == 80
-    assert count(database_url, """SELECT count(*) FROM calls WHERE call_status = 'answered'
-        AND duration = 65 AND main_extension = '151' AND extensions_count = 2""") == 40
-    assert count(database_url, """SELECT count(DISTINCT (call_id, event_sequence))
-        FROM call_events""") == 160
+    assert (
+        count(
+            database_url,
+            """SELECT count(*) FROM calls WHERE call_status = 'answered'
+        AND duration = 65 AND main_extension = '151' AND extensions_count = 2""",
+        )
+        == 40
+    )
+    assert (
+        count(
+            database_url,
+            """SELECT count(DISTINCT (call_id, event_sequence))
+        FROM call_events""",
+        )
+        == 160
+    )
 
 
 async def test_a_download_of_a_live_call_changes_nothing(
@@ -88,8 +102,10 @@ async def test_bad_messages_go_to_error_events_and_the_stream_goes_on(
     await publish(fresh_broker, registry_url, TELEPHONY_CALLS, call_events("good-1"))
     start_worker(fresh_broker, database_url)
 
-    wait_until(lambda: count(database_url, "SELECT count(*) FROM calls") == 1,
-               what="the good call after the bad ones")
+    wait_until(
+        lambda: count(database_url, "SELECT count(*) FROM calls") == 1,
+        what="the good call after the bad ones",
+    )
     errors = {e["key"]: e for e in await consume_errors(fresh_broker, registry_url, expected=3)}
     assert errors[b"k1"]["stage"] == "decode"
     assert "magic byte" in errors[b"k1"]["error"]
@@ -110,8 +126,10 @@ async def consume_errors(bootstrap: str, registry_url: str, *, expected: int) ->
     values: list[bytes] = []
     try:
         wait_until(
-            lambda: values.extend(m.value() for m in consumer.consume(100, 0.5) if not m.error())
-            or len(values) >= expected,
+            lambda: (
+                values.extend(m.value() for m in consumer.consume(100, 0.5) if not m.error())
+                or len(values) >= expected
+            ),
             timeout=60,
             what=f"{expected} error events",
         )
@@ -129,9 +147,16 @@ async def test_queue_events_are_stored_once(
 ) -> None:
     database_url = make_database()
     queue = [
-        {"event_id": f"q{i}", "source_system": "asterisk", "occurred_at": T0,
-         "enterprise_id": "0367", "call_id": "c1", "queue_id": "sales", "event_type": kind,
-         "wait_sec": 12.5 if kind == "connect" else None}
+        {
+            "event_id": f"q{i}",
+            "source_system": "asterisk",
+            "occurred_at": T0,
+            "enterprise_id": "0367",
+            "call_id": "c1",
+            "queue_id": "sales",
+            "event_type": kind,
+            "wait_sec": 12.5 if kind == "connect" else None,
+        }
         for i, kind in enumerate(["enqueue", "connect", "complete_caller"])
     ]
     await publish(fresh_broker, registry_url, TELEPHONY_QUEUE, queue + queue[:2])

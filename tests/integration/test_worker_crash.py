@@ -38,14 +38,21 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(
 
     # Small batches, so the kill lands between commits with work on both sides of it.
     first = start_worker(fresh_broker, database_url, batch_size="100")
-    wait_until(lambda: 0 < counts(database_url)[1] < 4 * CALLS * 0.9, timeout=90,
-               interval=0.02, what="the worker to be part-way through")
+    wait_until(
+        lambda: 0 < counts(database_url)[1] < 4 * CALLS * 0.9,
+        timeout=90,
+        interval=0.02,
+        what="the worker to be part-way through",
+    )
     first.kill()
     killed_at = counts(database_url)
 
     start_worker(fresh_broker, database_url, batch_size="100")
-    wait_until(lambda: counts(database_url) == (CALLS, 4 * CALLS, 2 * CALLS), timeout=120,
-               what=f"all rows after the restart (killed at {killed_at})")
+    wait_until(
+        lambda: counts(database_url) == (CALLS, 4 * CALLS, 2 * CALLS),
+        timeout=120,
+        what=f"all rows after the restart (killed at {killed_at})",
+    )
 
     with psycopg.connect(database_url) as conn:
         per_call = conn.execute(

@@ -9,8 +9,9 @@ from typing import Any
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
-def call_events(call_id: str, *, enterprise_id: str = "0367", data_source: str = "live",
-                offset_sec: float = 0.0) -> list[dict[str, Any]]:
+def call_events(
+    call_id: str, *, enterprise_id: str = "0367", data_source: str = "live", offset_sec: float = 0.0
+) -> list[dict[str, Any]]:
     start = T0 + timedelta(seconds=offset_sec)
     prefix = "d-" if data_source != "live" else ""
     common = {
@@ -41,7 +42,9 @@ def call_events(call_id: str, *, enterprise_id: str = "0367", data_source: str =
     ]
 
 
-def shuffled_with_duplicates(calls: int, *, seed: int = 7, prefix: str = "c") -> list[dict[str, Any]]:
+def shuffled_with_duplicates(
+    calls: int, *, seed: int = 7, prefix: str = "c"
+) -> list[dict[str, Any]]:
     """Every call's events in a random order, with one in ten events sent twice."""
     rng = random.Random(seed)
     events = [e for i in range(calls) for e in call_events(f"{prefix}{i}", offset_sec=i)]

@@ -86,7 +86,11 @@ def test_downloaded_events_of_a_live_call_change_nothing() -> None:
     ]
     live = fold_call(RING_GROUP_ANSWERED)
     both = fold_call(RING_GROUP_ANSWERED + downloaded)
-    assert (both.call, both.participants, both.events) == (live.call, live.participants, live.events)
+    assert (both.call, both.participants, both.events) == (
+        live.call,
+        live.participants,
+        live.events,
+    )
     assert set(both.superseded) == set(downloaded)
 
 
