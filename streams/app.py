@@ -15,6 +15,7 @@ import asyncpg
 import faust
 import structlog
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+from faust.transport.consumer import Consumer
 from prometheus_client import start_http_server
 
 from schemas.codec import TopicCodec
@@ -22,7 +23,7 @@ from schemas.topics import ERROR_EVENTS, INPUT_TOPICS, TELEPHONY_CALLS, TELEPHON
 from sinks.calls import write_call_events
 from sinks.postgres import create_pool
 from sinks.queue_events import write_queue_events
-from streams import metrics
+from streams import faust_fixes, metrics
 from streams.calls import CallEvent
 from streams.errors import error_record
 from streams.ingest import ErrorSink, TopicIngest
@@ -31,7 +32,7 @@ from streams.queue import QueueEvent
 from streams.state import SeenEvents
 from switchboard import broker
 from switchboard.logging import configure_logging
-from switchboard.settings import Settings, load_settings
+from switchboard.settings import RUNTIME_DIR, Settings, load_settings
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -80,9 +81,12 @@ class TopicErrorSink(ErrorSink):
 
 
 def create_app(settings: Settings) -> faust.App:
+    faust_fixes.apply()
+    # A default lets `faust -A streams.app` import this module with nothing configured.
+    bootstrap = settings.kafka_bootstrap_servers or "127.0.0.1:9092"
     app = faust.App(
         settings.app_id,
-        broker=faust_broker_url(settings.kafka_bootstrap_servers or "127.0.0.1:9092"),
+        broker=faust_broker_url(bootstrap),
         store="memory://",
         autodiscover=False,
         topic_partitions=settings.topic_partitions,
@@ -95,12 +99,21 @@ def create_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=max(4096, settings.batch_size * 2),
         table_standby_replicas=0,
         web_enabled=False,
+        datadir=str(RUNTIME_DIR / "faust"),
     )
     runtime = Runtime(settings)
     error_topic = app.topic(ERROR_EVENTS.name, key_serializer="raw", value_serializer="raw")
     errors = TopicErrorSink(error_topic, TopicCodec(ERROR_EVENTS, runtime.registry))
     _pipeline(app, runtime, errors, TELEPHONY_CALLS, CallEvent.from_record, write_call_events)
     _pipeline(app, runtime, errors, TELEPHONY_QUEUE, QueueEvent.from_record, write_queue_events)
+
+    healer = faust_fixes.OffsetHealer(bootstrap, settings.app_id)
+
+    @app.timer(interval=1.0)
+    async def heal_held_offsets() -> None:
+        inputs = {t.name for t in INPUT_TOPICS}
+        owned = {tp for tp in app.consumer.assignment() if tp.topic in inputs}
+        await healer.heal(cast(Consumer, app.consumer), owned)
 
     @app.task
     async def prepare() -> None:

@@ -15,7 +15,9 @@ from switchboard.settings import Settings, load_settings
 
 def _settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--kafka-bootstrap-servers", help="Broker list [env KAFKA_BOOTSTRAP_SERVERS]."),
+        click.option(
+            "--kafka-bootstrap-servers", help="Broker list [env KAFKA_BOOTSTRAP_SERVERS]."
+        ),
         click.option("--database-url", help="postgresql://... [env DATABASE_URL]."),
         click.option("--schema-registry-url", help="Schema Registry [env SCHEMA_REGISTRY_URL]."),
         click.option("--api-port", type=int, help="API port [env SWITCHBOARD_API_PORT, 8080]."),
@@ -27,7 +29,13 @@ def _settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _settings(kwargs: dict[str, Any]) -> Settings:
-    keys = ("kafka_bootstrap_servers", "database_url", "schema_registry_url", "api_port", "log_level")
+    keys = (
+        "kafka_bootstrap_servers",
+        "database_url",
+        "schema_registry_url",
+        "api_port",
+        "log_level",
+    )
     settings = load_settings(**{k: kwargs.pop(k, None) for k in keys})
     configure_logging(settings.log_level)
     return settings
@@ -95,8 +103,16 @@ def produce(topic: str, file: str, **kwargs: Any) -> None:
 @click.option("--rate", type=float, default=20.0, show_default=True, help="New calls per second.")
 @click.option("--seed", type=int, default=None, help="Same seed, same stream.")
 @click.option("--enterprise", "enterprises", multiple=True, help="Tenant ids to simulate.")
+@click.option(
+    "--speed", type=float, default=1.0, show_default=True, help="Simulated seconds per real second."
+)
 def simulate(
-    duration: float, rate: float, seed: int | None, enterprises: tuple[str, ...], **kwargs: Any
+    duration: float,
+    rate: float,
+    seed: int | None,
+    enterprises: tuple[str, ...],
+    speed: float,
+    **kwargs: Any,
 ) -> None:
     """Realistic synthetic traffic for the input topics, with progress."""
     from switchboard.simulate import run_simulation
@@ -109,6 +125,7 @@ def simulate(
                 rate=rate,
                 seed=seed,
                 enterprises=list(enterprises) or None,
+                speed=speed,
             )
         )
     )

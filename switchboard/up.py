@@ -21,8 +21,10 @@ from switchboard import broker
 from switchboard.embedded import free_port, start_broker, start_database
 from switchboard.migrate import upgrade
 from switchboard.settings import RUNTIME_DIR, RUNTIME_FILE, Settings
+from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
 
-DEV_ENTERPRISES = ("0367", "0368", "0369")
+# The development token sees exactly what `switchboard simulate` generates.
+DEV_ENTERPRISES = DEFAULT_ENTERPRISES
 
 
 class _Stop(Exception):

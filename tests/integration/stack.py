@@ -17,8 +17,8 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
-from schemas.topics import Topic
-from switchboard.broker import producer_config
+from schemas.topics import INPUT_TOPICS, Topic
+from switchboard.broker import ensure_topics, producer_config
 
 T = TypeVar("T")
 
@@ -93,6 +93,7 @@ def http_answers(url: str) -> bool:
 async def publish(
     bootstrap: str, registry_url: str, topic: Topic, records: Iterable[dict[str, Any]]
 ) -> int:
+    ensure_topics(bootstrap, INPUT_TOPICS, partitions=6)
     codec = TopicCodec(topic, AsyncSchemaRegistryClient({"url": registry_url}))
     await codec.register()
     values = [(topic.key_of(r), codec.encode(r)) for r in records]

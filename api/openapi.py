@@ -1,0 +1,447 @@
+"""The OpenAPI 3.1 document of the API: every route is described here, and only here.
+
+tests/unit/test_api_openapi.py fails when a route is registered without being described (or
+described without being registered), so a new route module must add its paths to `PATHS`.
+The Schema Registry routes are the exception: they implement Confluent's published REST API,
+so their entries are derived from the router and point to Confluent's reference.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from aiohttp import hdrs, web
+
+from api.routes.calls import (
+    CALL_STATUSES,
+    CALL_TYPES,
+    DATA_SOURCES,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+)
+
+Schema = dict[str, Any]
+
+OPENAPI_VERSION = "3.1.0"
+SCHEMA_REGISTRY_PREFIX = "/schema-registry"
+_PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(type_: str, **extra: Any) -> Schema:
+    return {"type": [type_, "null"], **extra}
+
+
+def _time(description: str | None = None, *, nullable: bool = True) -> Schema:
+    schema: Schema = {"type": ["string", "null"] if nullable else "string", "format": "date-time"}
+    return {**schema, "description": description} if description else schema
+
+
+def _object(properties: dict[str, Schema], *, required: list[str] | None = None) -> Schema:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required if required is not None else list(properties),
+    }
+
+
+_JSON = {"description": "JSON as stored (JSONB)."}
+_TEXT = {"type": "string"}
+_INT = {"type": "integer"}
+_BOOL = {"type": "boolean"}
+
+CALL: Schema = _object(
+    {
+        "call_id": {**_TEXT, "description": "The Asterisk UniqueId, as in /api/calls/{call_id}."},
+        "id": {**_INT, "description": "Surrogate key (calls.id)."},
+        "unique_id": {**_TEXT, "description": "The Asterisk UniqueId, e.g. 1749034247.6528."},
+        "mongo_id": _nullable("string", description="_id in the MongoDB it was migrated from."),
+        "timestamp": _time("When the row was created here."),
+        "start_time": _time("When the call started."),
+        "end_time": _time("When the call ended."),
+        "duration": _nullable("integer", description="Seconds."),
+        "enterprise_id": _TEXT,
+        "phone_number": _nullable("string", description="The external party."),
+        "trunk": _nullable("string"),
+        "main_extension": _nullable("string", description="The extension that answered."),
+        "extensions_count": _nullable("integer"),
+        "call_type": {"type": "string", "enum": list(CALL_TYPES)},
+        "call_status": _nullable("string", enum=[*CALL_STATUSES, None]),
+        "data_source": {"type": "string", "enum": list(DATA_SOURCES)},
+        "received_timestamp": _time("When the call's event was received."),
+        "asterisk_host": _nullable("string"),
+        "raw_data": _JSON,
+        "extra_data": _JSON,
+        "created_at": _time(),
+        "updated_at": _time(),
+    }
+)
+PARTICIPANT: Schema = _object(
+    {
+        "id": _INT,
+        "call_id": {**_INT, "description": "calls.id of the call (not the Asterisk UniqueId)."},
+        "extension": _TEXT,
+        "participant_status": {
+            "type": "string",
+            "enum": ["answered", "no_answer", "busy", "dialing"],
+        },
+        "ring_order": _nullable("integer", description="Position in a ring-list, from 1."),
+        "ring_duration": _nullable("integer", description="Seconds rung before answer or give-up."),
+        "dial_start": _time(),
+        "answer_time": _time(),
+        "hangup_time": _time(),
+        "extension_info": _JSON,
+        "disconnect_reason": _nullable("string"),
+        "created_at": _time(),
+    }
+)
+EVENT: Schema = _object(
+    {
+        "id": _INT,
+        "call_id": _nullable("integer", description="calls.id of the call."),
+        "unique_id": _TEXT,
+        "event_key": {**_TEXT, "description": "Deduplication key of the event."},
+        "source_system": _TEXT,
+        "event_id": _TEXT,
+        "enterprise_id": _TEXT,
+        "asterisk_host": _nullable("string"),
+        "extension": _nullable("string"),
+        "event_type": {"type": "string", "enum": ["start", "dial", "bridge", "hangup"]},
+        "event_sequence": _nullable("integer"),
+        "event_timestamp": _time(nullable=False),
+        "received_timestamp": _time(),
+        "data_source": {"type": "string", "enum": list(DATA_SOURCES)},
+        "processed": _nullable("boolean"),
+        "needs_telegram": _nullable("boolean"),
+        "needs_integration": _nullable("boolean"),
+        "telegram_sent": _nullable("boolean"),
+        "integration_sent": _nullable("boolean"),
+        "raw_data": _JSON,
+        "created_at": _time(),
+    }
+)
+CALL_DETAIL: Schema = {
+    "allOf": [
+        _ref("Call"),
+        _object(
+            {
+                "participants": {
+                    "type": "array",
+                    "items": _ref("CallParticipant"),
+                    "description": "Ordered by ring_order, extension.",
+                },
+                "events": {
+                    "type": "array",
+                    "items": _ref("CallEvent"),
+                    "description": "Ordered by event_sequence, event_timestamp.",
+                },
+            }
+        ),
+    ]
+}
+CALL_PAGE: Schema = _object(
+    {
+        "calls": {"type": "array", "items": _ref("Call")},
+        "next_cursor": _nullable(
+            "string", description="Pass as `cursor` for the next page; null on the last one."
+        ),
+    }
+)
+ERROR: Schema = _object(
+    {
+        "error": _object(
+            {
+                "code": {
+                    "type": "string",
+                    "description": "Short snake_case cause.",
+                    "examples": ["invalid_parameter", "unauthorized", "forbidden", "not_found"],
+                },
+                "message": {"type": "string", "description": "For people, not for parsing."},
+                "parameter": {
+                    "type": "string",
+                    "description": "With `invalid_parameter`: the parameter at fault.",
+                },
+            },
+            required=["code", "message"],
+        )
+    }
+)
+DEPENDENCY: Schema = _object(
+    {
+        "status": {"type": "string", "enum": ["ok", "unavailable", "not_configured"]},
+        "latency_ms": {"type": "number"},
+        "error": {"type": "string", "description": "The kind of failure, when unavailable."},
+        "brokers": {"type": "integer", "description": "Kafka only: brokers in the metadata."},
+    },
+    required=["status"],
+)
+HEALTH: Schema = _object(
+    {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "dependencies": _object({"database": _ref("Dependency"), "kafka": _ref("Dependency")}),
+    }
+)
+
+
+def _error(description: str) -> Schema:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ref("Error")}},
+    }
+
+
+def _json(description: str, schema: Schema) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error_ref(name: str) -> Schema:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+# What every bearer-protected operation may answer besides its success.
+_PROTECTED_ERRORS = {
+    "401": _error_ref("Unauthorized"),
+    "500": _error_ref("InternalError"),
+    "503": _error_ref("Unavailable"),
+}
+
+
+def _query(name: str, description: str, schema: Schema) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+CALL_LIST_PARAMETERS = [
+    {
+        "name": "enterprise_id",
+        "in": "query",
+        "required": False,
+        "description": "Repeatable. Default: every enterprise of the token; any other is 403.",
+        "schema": {"type": "array", "items": {"type": "string"}},
+        "style": "form",
+        "explode": True,
+    },
+    _query(
+        "from",
+        "Calls that started at or after (ISO 8601; no offset means UTC).",
+        _time(nullable=False),
+    ),
+    _query(
+        "to", "Calls that started before (ISO 8601; no offset means UTC).", _time(nullable=False)
+    ),
+    _query(
+        "data_source", "How the call was received.", {"type": "string", "enum": list(DATA_SOURCES)}
+    ),
+    _query("call_type", "Direction of the call.", {"type": "string", "enum": list(CALL_TYPES)}),
+    _query("call_status", "Outcome of the call.", {"type": "string", "enum": list(CALL_STATUSES)}),
+    _query("phone_number", "The external party, exactly.", _TEXT),
+    _query("extension", "An extension that took part (or the one that answered).", _TEXT),
+    _query(
+        "limit",
+        "Calls per page.",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    ),
+    _query("cursor", "`next_cursor` of the previous page.", _TEXT),
+]
+
+PATHS: dict[str, dict[str, Schema]] = {
+    "/health": {
+        "get": {
+            "operationId": "health",
+            "tags": ["operations"],
+            "summary": "Whether the API and its dependencies answer",
+            "security": [],
+            "responses": {
+                "200": _json(
+                    "Every dependency answers (Kafka may be not_configured).", _ref("Health")
+                ),
+                "503": _json("A dependency is unavailable.", _ref("Health")),
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            "operationId": "metrics",
+            "tags": ["operations"],
+            "summary": "Prometheus metrics",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "Prometheus text exposition format.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
+    "/api/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "tags": ["operations"],
+            "summary": "This document",
+            "responses": {
+                "200": _json("OpenAPI 3.1 document.", {"type": "object"}),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
+    "/api/calls": {
+        "get": {
+            "operationId": "listCalls",
+            "tags": ["calls"],
+            "summary": "Calls, newest first (by start_time), a page at a time",
+            "description": (
+                "Keyset pagination: follow `next_cursor` until it is null. Calls whose"
+                " start_time is not known yet come first."
+            ),
+            "parameters": CALL_LIST_PARAMETERS,
+            "responses": {
+                "200": _json("A page of calls.", _ref("CallPage")),
+                "400": _error_ref("InvalidParameter"),
+                "403": _error_ref("Forbidden"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
+    "/api/calls/{call_id}": {
+        "get": {
+            "operationId": "getCall",
+            "tags": ["calls"],
+            "summary": "A call with its participants and events",
+            "parameters": [
+                {
+                    "name": "call_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The Asterisk UniqueId (calls.unique_id).",
+                    "schema": _TEXT,
+                }
+            ],
+            "responses": {
+                "200": _json("The call.", _ref("CallDetail")),
+                "403": _error_ref("Forbidden"),
+                "404": _error_ref("NotFound"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
+}
+
+COMPONENTS: Schema = {
+    "securitySchemes": {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`switchboard token create --enterprise E` prints one.",
+        }
+    },
+    "schemas": {
+        "Error": ERROR,
+        "Call": CALL,
+        "CallParticipant": PARTICIPANT,
+        "CallEvent": EVENT,
+        "CallDetail": CALL_DETAIL,
+        "CallPage": CALL_PAGE,
+        "Dependency": DEPENDENCY,
+        "Health": HEALTH,
+    },
+    "responses": {
+        "InvalidParameter": _error("A query parameter is invalid (`invalid_parameter`)."),
+        "Unauthorized": _error("No bearer token, or one that is unknown or revoked."),
+        "Forbidden": _error("The enterprise is outside the token's enterprises."),
+        "NotFound": _error("No such resource."),
+        "InternalError": _error("An unexpected error; the details are in the server's log."),
+        "Unavailable": _error("The database is unavailable; retry later."),
+    },
+}
+
+TAGS = [
+    {"name": "operations", "description": "Health, metrics and this document."},
+    {"name": "calls", "description": "Calls, their participants and events (seed 002 tables)."},
+    {
+        "name": "schema-registry",
+        "description": (
+            f"The built-in Schema Registry under {SCHEMA_REGISTRY_PREFIX}: the subset of the"
+            " Confluent Schema Registry REST API that standard clients use. Open, like /health."
+        ),
+        "externalDocs": {
+            "url": "https://docs.confluent.io/platform/current/schema-registry/develop/api.html"
+        },
+    },
+]
+
+
+def build_openapi(app: web.Application) -> Schema:
+    """The document for `app`'s routes."""
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Switchboard API",
+            "version": _package_version(),
+            "description": "Read-only queries over what Switchboard stored, JSON in UTC.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "tags": TAGS,
+        "security": [{"bearerAuth": []}],
+        "paths": {**PATHS, **schema_registry_paths(app)},
+        "components": COMPONENTS,
+    }
+
+
+def schema_registry_paths(app: web.Application) -> dict[str, dict[str, Schema]]:
+    """An entry per route under the Schema Registry prefix, summarised from its handler."""
+    paths: dict[str, dict[str, Schema]] = {}
+    for route in app.router.routes():
+        template = route.resource.canonical if route.resource else ""
+        if template != SCHEMA_REGISTRY_PREFIX and not template.startswith(
+            SCHEMA_REGISTRY_PREFIX + "/"
+        ):
+            continue
+        for method in documented_methods(route.method):
+            paths.setdefault(template, {})[method] = {
+                "tags": ["schema-registry"],
+                "summary": _summary(route.handler) or f"{method.upper()} {template}",
+                "security": [],
+                "parameters": [
+                    {"name": name, "in": "path", "required": True, "schema": _TEXT}
+                    for name in _PATH_PARAMETER.findall(template)
+                ],
+                "responses": {
+                    "default": {
+                        "description": "As the Confluent Schema Registry answers.",
+                        "content": {"application/vnd.schemaregistry.v1+json": {"schema": {}}},
+                    }
+                },
+            }
+    return paths
+
+
+def documented_methods(method: str) -> list[str]:
+    """The OpenAPI operations of an aiohttp route; HEAD is implied by GET, `*` is every method."""
+    if method == hdrs.METH_ANY:
+        return ["get", "post", "put", "delete", "patch"]
+    if method == hdrs.METH_HEAD:
+        return []
+    return [method.lower()]
+
+
+def _summary(handler: Any) -> str:
+    doc = inspect.getdoc(handler)
+    return doc.splitlines()[0] if doc else ""
+
+
+def _package_version() -> str:
+    try:
+        return version("switchboard")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,93 @@
+"""GET /health: 200 when every dependency answers, 503 when one does not."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+from confluent_kafka.admin import AdminClient
+
+from api.json import json_response
+from api.keys import POOL, SETTINGS
+
+log = structlog.get_logger(__name__)
+
+DATABASE_TIMEOUT_SEC = 2.0
+KAFKA_TIMEOUT_SEC = 3.0
+
+Dependency = dict[str, Any]
+
+
+async def check_database(
+    pool: asyncpg.Pool, timeout_sec: float = DATABASE_TIMEOUT_SEC
+) -> Dependency:
+    """`SELECT 1` through the pool, which also covers a pool with no connection to spare."""
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout_sec):
+            await pool.fetchval("SELECT 1")
+    except Exception as exc:
+        return _unavailable("database", exc)
+    return _ok(started)
+
+
+async def check_kafka(bootstrap: str | None, timeout_sec: float = KAFKA_TIMEOUT_SEC) -> Dependency:
+    """A metadata request: the broker answers and names its cluster's brokers."""
+    if not bootstrap:
+        return {"status": "not_configured"}
+    started = time.perf_counter()
+    try:
+        # librdkafka's call blocks and bounds itself; the outer timeout only backs it up.
+        async with asyncio.timeout(timeout_sec + 1):
+            brokers = await asyncio.to_thread(_kafka_broker_count, bootstrap, timeout_sec)
+    except Exception as exc:
+        return _unavailable("kafka", exc)
+    return {**_ok(started), "brokers": brokers}
+
+
+def _kafka_broker_count(bootstrap: str, timeout_sec: float) -> int:
+    # A client per check, so a broker that is down is not reconnected to between checks.
+    # librdkafka's own log is silenced: `_unavailable` reports the failure once, structured.
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 1000, "log_level": 0}
+    )
+    try:
+        return len(admin.list_topics(timeout=timeout_sec).brokers)
+    finally:
+        # Dropped here, in the worker thread: librdkafka's teardown can block, and a traceback
+        # would otherwise keep the client alive until the event loop released it.
+        del admin
+
+
+def _ok(started: float) -> Dependency:
+    return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _unavailable(dependency: str, exc: Exception) -> Dependency:
+    # Details go to the log; /health is public, so it only names the kind of failure.
+    log.warning(
+        "dependency_unavailable", dependency=dependency, error=f"{type(exc).__name__}: {exc}"
+    )
+    return {"status": "unavailable", "error": type(exc).__name__}
+
+
+async def health(request: web.Request) -> web.Response:
+    """Checks the database and the broker concurrently."""
+    database, kafka = await asyncio.gather(
+        check_database(request.config_dict[POOL]),
+        check_kafka(request.config_dict[SETTINGS].kafka_bootstrap_servers),
+    )
+    dependencies = {"database": database, "kafka": kafka}
+    healthy = all(d["status"] != "unavailable" for d in dependencies.values())
+    return json_response(
+        {"status": "ok" if healthy else "unavailable", "dependencies": dependencies},
+        status=200 if healthy else 503,
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/health", health)

@@ -1,0 +1,3 @@
+"""The built-in Confluent-compatible Schema Registry: Avro compatibility (`compat`), its
+PostgreSQL state (`store`) and its failures (`errors`). The HTTP face is
+`api.routes.schema_registry`."""

@@ -1,0 +1,48 @@
+"""`switchboard simulate`: realistic synthetic traffic, published in real time with progress."""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Sequence
+
+from switchboard.settings import Settings
+from switchboard.simulation import runner
+from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
+
+EXIT_USAGE = 2
+
+
+async def run_simulation(
+    settings: Settings,
+    *,
+    duration: float,
+    rate: float,
+    seed: int | None,
+    enterprises: Sequence[str] | None,
+    speed: float = 1.0,
+) -> int:
+    """Simulates `rate` new calls per second for `duration` seconds, `speed` times faster than
+    real time; the same `seed` gives the same events relative to the start. Returns the exit
+    status."""
+    for name, value in (("duration", duration), ("rate", rate), ("speed", speed)):
+        if not value > 0:
+            return _usage_error(f"--{name} must be positive, got {value:g}")
+    try:
+        settings.require_kafka()
+    except RuntimeError as exc:
+        return _usage_error(str(exc))
+    options = runner.SimulationOptions(
+        duration=duration,
+        rate=rate,
+        # Without a seed one is drawn, and printed, so that an interesting run can be replayed.
+        seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
+        enterprises=tuple(enterprises or DEFAULT_ENTERPRISES),
+        speed=speed,
+    )
+    return await runner.run(settings, options)
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE

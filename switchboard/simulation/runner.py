@@ -1,0 +1,239 @@
+"""Publishes a simulation in real time: each event when its time comes, with progress on stderr.
+
+New interactions start for `duration` wall-clock seconds; then the events still to come of the
+interactions in flight are sent at once, so every call completes. Ctrl-C (or SIGTERM) ends the
+arrivals early the same way; a second one stops without finishing the calls in flight. Either
+way the producer is flushed before returning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from schemas import topics
+from switchboard.produce import Publisher, PublishError
+from switchboard.settings import Settings
+from switchboard.simulation import Scenario, SimEvent, Timeline
+from switchboard.simulation.telephony import DEFAULT_ENTERPRISES, TelephonyScenario
+
+EXIT_OK, EXIT_FAILED, EXIT_ABORTED = 0, 1, 130
+# Reported failures beyond this many are only counted: one cause usually fails them all.
+_FAILURES_SHOWN = 10
+# While draining there is no waiting, so the loop is given a turn (signals, progress) this often.
+_YIELD_EVERY_EVENTS = 256
+_ABORT_FLUSH_SEC = 5.0
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    duration: float  # wall-clock seconds during which new interactions start
+    rate: float  # new calls per wall-clock second
+    seed: int
+    enterprises: tuple[str, ...] = DEFAULT_ENTERPRISES
+    speed: float = 1.0  # simulated seconds per wall-clock second
+
+    def start_time(self, now: datetime) -> datetime:
+        """When simulated time begins: now, or, sped up, early enough that the window of new
+        calls ends now instead of in the future."""
+        return now - timedelta(seconds=self.duration * max(self.speed - 1.0, 0.0))
+
+
+def build_timeline(options: SimulationOptions, start: datetime) -> tuple[Timeline, list[Scenario]]:
+    """Every scenario of the simulation, in simulated time, from one seeded generator."""
+    rng = random.Random(options.seed)
+    scenarios: list[Scenario] = [
+        TelephonyScenario(rng, start, options.rate / options.speed, enterprises=options.enterprises)
+    ]
+    return Timeline(rng, scenarios, until=options.duration * options.speed), scenarios
+
+
+class _Console:
+    """Progress on one updating line on a terminal, a line at a time elsewhere (logs)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.live = stream.isatty()
+        self._status_shown = False
+
+    def status(self, text: str) -> None:
+        if self.live:
+            self._stream.write(f"\r\x1b[K{text}")
+            self._status_shown = True
+        else:
+            self._stream.write(f"{text}\n")
+        self._stream.flush()
+
+    def line(self, text: str) -> None:
+        if self._status_shown:
+            self._stream.write("\r\x1b[K")
+            self._status_shown = False
+        self._stream.write(f"{text}\n")
+        self._stream.flush()
+
+
+class _Failures:
+    def __init__(self, console: _Console) -> None:
+        self._console = console
+        self.count = 0
+
+    def report(self, context: str, reason: str) -> None:
+        self.count += 1
+        if self.count <= _FAILURES_SHOWN:
+            self._console.line(f"{context}: {reason}")
+        elif self.count == _FAILURES_SHOWN + 1:
+            self._console.line("further failures are counted, not shown")
+
+
+class _Run:
+    """Sends each event when its time comes: `anchor` (loop time) is the simulation's start."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        publisher: Publisher,
+        failures: _Failures,
+        *,
+        anchor: float,
+        speed: float,
+    ) -> None:
+        self.timeline = timeline
+        self.publisher = publisher
+        self.failures = failures
+        self.anchor = anchor
+        self.speed = speed
+        self.stopping = asyncio.Event()
+        self.aborted = False
+        self.per_topic: Counter[str] = Counter()
+
+    def interrupt(self) -> None:
+        if self.stopping.is_set():
+            self.aborted = True
+        self.stopping.set()
+        self.timeline.stop_arrivals()
+
+    async def publish_all(self) -> None:
+        for count, event in enumerate(self.timeline):
+            if self.aborted:
+                return
+            if self.timeline.draining or self.stopping.is_set():
+                if count % _YIELD_EVERY_EVENTS == 0:
+                    await asyncio.sleep(0)
+            else:
+                await self._until(self.anchor + event.due / self.speed)
+            await self._publish(event)
+
+    async def _until(self, moment: float) -> None:
+        delay = moment - asyncio.get_running_loop().time()
+        if delay > 0.001:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), delay)
+
+    async def _publish(self, event: SimEvent) -> None:
+        context = f"{event.topic} {event.key} {event.record.get('event_type')}"
+        try:
+            await self.publisher.publish(
+                topics.topic(event.topic), event.record, context=context, key=event.key
+            )
+        except ValueError as exc:  # a generator bug, not the broker's: say so, keep going
+            self.failures.report(context, f"invalid record: {exc}")
+            return
+        self.per_topic[event.topic] += 1
+
+
+class _Progress:
+    def __init__(self, run: _Run, console: _Console) -> None:
+        self._run = run
+        self._console = console
+        self._last = (run.anchor, 0)
+
+    async def show(self, every: float) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(every)
+            self._console.status(self._line(loop.time()))
+
+    def _line(self, now: float) -> str:
+        run, publisher = self._run, self._run.publisher
+        then, sent_then = self._last
+        self._last = (now, publisher.sent)
+        per_second = (publisher.sent - sent_then) / max(now - then, 1e-9)
+        phase = "  finishing the calls in flight" if run.timeline.draining else ""
+        return (
+            f"{now - run.anchor:6.0f} s  started: {_started(run.timeline)}"
+            f"  events sent {publisher.sent}  errors {run.failures.count}"
+            f"  {per_second:.0f} events/s{phase}"
+        )
+
+
+def _started(timeline: Timeline) -> str:
+    return ", ".join(f"{name} {count}" for name, count in timeline.started.items())
+
+
+@contextlib.contextmanager
+def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM call `handler` instead of killing the run."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, handler)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+            continue
+        installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+async def run(settings: Settings, options: SimulationOptions, err: TextIO = sys.stderr) -> int:
+    """Runs the simulation against the configured broker and registry; returns the exit status."""
+    console = _Console(err)
+    failures = _Failures(console)
+    loop = asyncio.get_running_loop()
+    # The same instant on both clocks: simulated time 0 is sent at loop time `anchor`, so the
+    # events due while the topics are prepared go out right after, not late by that long.
+    now, anchor = datetime.now(UTC), loop.time()
+    timeline, scenarios = build_timeline(options, options.start_time(now))
+    console.line(
+        f"simulating {options.rate:g} calls/s for {options.duration:g} s"
+        f" ({options.speed:g}x time, seed {options.seed}, enterprises"
+        f" {', '.join(options.enterprises)}); Ctrl-C stops"
+    )
+    try:
+        async with Publisher.connect(settings, on_failure=failures.report) as publisher:
+            await publisher.prepare(topics.topic(name) for s in scenarios for name in s.topics)
+            simulation = _Run(timeline, publisher, failures, anchor=anchor, speed=options.speed)
+            progress = asyncio.create_task(
+                _Progress(simulation, console).show(every=2.0 if console.live else 5.0)
+            )
+            try:
+                with _interrupts(simulation.interrupt):
+                    await simulation.publish_all()
+                    if simulation.aborted:  # asked twice to stop: don't wait long for the broker
+                        await publisher.flush(_ABORT_FLUSH_SEC)
+            finally:
+                progress.cancel()
+    except PublishError as exc:
+        console.line(f"error: {exc}")
+        return EXIT_FAILED
+    sent = ", ".join(f"{name} {n}" for name, n in sorted(simulation.per_topic.items()))
+    console.line(
+        f"done in {loop.time() - anchor:.1f} s: started {_started(timeline)};"
+        f" {publisher.sent} events sent ({sent or 'none'}), {publisher.delivered} delivered,"
+        f" {failures.count} failed"
+        + ("; stopped before the calls in flight finished" if simulation.aborted else "")
+    )
+    if simulation.aborted:
+        return EXIT_ABORTED
+    return EXIT_FAILED if failures.count else EXIT_OK
