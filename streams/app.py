@@ -84,6 +84,8 @@ def create_app(settings: Settings) -> faust.App:
     faust_fixes.apply()
     # A default lets `faust -A streams.app` import this module with nothing configured.
     bootstrap = settings.kafka_bootstrap_servers or "127.0.0.1:9092"
+    datadir = RUNTIME_DIR / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates the leaf only
     app = faust.App(
         settings.app_id,
         broker=faust_broker_url(bootstrap),
@@ -99,7 +101,7 @@ def create_app(settings: Settings) -> faust.App:
         stream_buffer_maxsize=max(4096, settings.batch_size * 2),
         table_standby_replicas=0,
         web_enabled=False,
-        datadir=str(RUNTIME_DIR / "faust"),
+        datadir=str(datadir),
     )
     runtime = Runtime(settings)
     error_topic = app.topic(ERROR_EVENTS.name, key_serializer="raw", value_serializer="raw")

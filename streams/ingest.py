@@ -30,6 +30,15 @@ T = TypeVar("T")
 PROCESS_ATTEMPTS = 3
 
 
+def _identifiers(topic: Topic, record: dict[str, Any]) -> dict[str, Any]:
+    """What log lines about one event are bound with."""
+    return {
+        "event_id": record.get("event_id"),
+        "correlation_id": record.get("correlation_id") or topic.key_of(record),
+        "call_id": record.get("call_id"),
+    }
+
+
 @dataclass(frozen=True)
 class Accepted(Generic[T]):
     message: Message
@@ -84,7 +93,8 @@ class TopicIngest(Generic[T]):
                 continue
             reason = validation_error(self.topic, record)
             if reason:
-                await self._reject(message, reason, stage="validate")
+                with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
+                    await self._reject(message, reason, stage="validate")
                 continue
             entity = self.topic.key_of(record) or ""
             key = dedup_key(record, entity)

@@ -87,6 +87,8 @@ def run_up(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    # Set explicitly: a shell may start us with SIGINT ignored.
+    signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     with ExitStack() as stack:
         embedded = []
@@ -122,7 +124,10 @@ def run_up(settings: Settings) -> int:
 
 
 def _spawn(command: str, env: dict[str, str], stack: ExitStack) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "switchboard", command], env=env)
+    # A session of its own: Ctrl-C reaches `up` alone, which then stops everything in order.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "switchboard", command], env=env, start_new_session=True
+    )
     stack.callback(_stop_process, process)
     return process
 
