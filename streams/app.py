@@ -19,7 +19,14 @@ from faust.transport.consumer import Consumer
 from prometheus_client import start_http_server
 
 from schemas.codec import TopicCodec
-from schemas.topics import ERROR_EVENTS, INPUT_TOPICS, TELEPHONY_CALLS, TELEPHONY_QUEUE, Topic
+from schemas.topics import (
+    ALL_TOPICS,
+    ERROR_EVENTS,
+    INPUT_TOPICS,
+    TELEPHONY_CALLS,
+    TELEPHONY_QUEUE,
+    Topic,
+)
 from sinks.calls import write_call_events
 from sinks.postgres import create_pool
 from sinks.queue_events import write_queue_events
@@ -120,7 +127,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.task
     async def prepare() -> None:
         await asyncio.to_thread(
-            broker.ensure_topics, settings.require_kafka(), INPUT_TOPICS, settings.topic_partitions
+            broker.ensure_topics, settings.require_kafka(), ALL_TOPICS, settings.topic_partitions
         )
         if settings.worker_web_port:
             start_http_server(settings.worker_web_port, addr="127.0.0.1")
