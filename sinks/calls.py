@@ -47,27 +47,27 @@ WHERE (c.enterprise_id, c.call_type, c.data_source, c.start_time, c.end_time, c.
        EXCLUDED.end_time, EXCLUDED.duration, EXCLUDED.phone_number, EXCLUDED.trunk,
        EXCLUDED.main_extension, EXCLUDED.extensions_count, EXCLUDED.call_status,
        EXCLUDED.asterisk_host, EXCLUDED.raw_data)
+RETURNING unique_id, id
 """
 
-_CALL_IDS = "SELECT unique_id, id FROM calls WHERE unique_id = ANY($1::text[])"
-
-_UPSERT_EVENTS = """
-INSERT INTO call_events AS e (call_id, unique_id, event_key, source_system, event_id,
+_INSERT_EVENTS = """
+INSERT INTO call_events (call_id, unique_id, event_key, source_system, event_id,
     enterprise_id, asterisk_host, extension, event_type, event_sequence, event_timestamp,
     data_source, processed, needs_telegram, needs_integration, raw_data)
 SELECT c, u, k, s, i, ent, h, x, t, q, ts, d, TRUE, tg, ig, r::jsonb
 FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
     $8::text[], $9::text[], $10::int[], $11::timestamptz[], $12::text[], $13::bool[],
     $14::bool[], $15::text[]) AS v(c, u, k, s, i, ent, h, x, t, q, ts, d, tg, ig, r)
-ON CONFLICT (event_key) DO UPDATE SET
-    call_id = EXCLUDED.call_id, event_sequence = EXCLUDED.event_sequence
+ON CONFLICT (event_key) DO NOTHING
+"""
+
+_RESEQUENCE_EVENTS = """
+UPDATE call_events e SET call_id = v.call_id, event_sequence = v.sequence
+FROM unnest($1::text[], $2::int[], $3::int[]) AS v(event_key, call_id, sequence)
+WHERE e.event_key = v.event_key
 """
 
 _DELETE_EVENTS = "DELETE FROM call_events WHERE event_key = ANY($1::text[])"
-
-_STORED_PARTICIPANTS = """
-SELECT call_id, extension FROM call_participants WHERE call_id = ANY($1::int[])
-"""
 
 _UPSERT_PARTICIPANTS = """
 INSERT INTO call_participants AS p (call_id, extension, participant_status, ring_order,
@@ -87,10 +87,10 @@ WHERE (p.participant_status, p.ring_order, p.ring_duration, p.dial_start, p.answ
        EXCLUDED.disconnect_reason)
 """
 
-_DELETE_PARTICIPANTS = """
+_DELETE_STALE_PARTICIPANTS = """
 DELETE FROM call_participants p
-USING unnest($1::int[], $2::text[]) AS stale(call_id, extension)
-WHERE p.call_id = stale.call_id AND p.extension = stale.extension
+WHERE p.call_id = ANY($1::int[])
+  AND (p.call_id, p.extension) NOT IN (SELECT * FROM unnest($2::int[], $3::text[]))
 """
 
 # Recomputed rather than incremented, so a redelivered batch cannot count twice.
@@ -139,8 +139,9 @@ async def write_call_events(conn: asyncpg.Connection, events: Sequence[CallEvent
             by_call[event.call_id].setdefault(event.event_key, event)
         folded = {unique_id: fold_call(by_key.values()) for unique_id, by_key in by_call.items()}
 
-        await conn.execute(_UPSERT_CALLS, *_call_columns(list(folded.values())))
-        ids = {r["unique_id"]: r["id"] for r in await conn.fetch(_CALL_IDS, unique_ids)}
+        ids = {item.event.call_id: item.call_id for item in stored.values() if item.call_id}
+        changed = await conn.fetch(_UPSERT_CALLS, *_call_columns(list(folded.values())))
+        ids.update((r["unique_id"], r["id"]) for r in changed)
         stored_count, deleted = await _write_events(conn, folded, ids, stored)
         await _write_participants(conn, folded, ids)
         await _sync_downloads(conn, [*events, *deleted])
@@ -193,8 +194,17 @@ async def _write_events(
             if before is None or (before.call_id, before.sequence) != (call_id, sequence):
                 changed.append((call_id, sequence, event))
         superseded += [e for e in call.superseded if e.event_key in stored]
-    if changed:
-        await conn.execute(_UPSERT_EVENTS, *_event_columns(changed))
+    new = [(c, q, e) for c, q, e in changed if e.event_key not in stored]
+    moved = [(c, q, e) for c, q, e in changed if e.event_key in stored]
+    if new:
+        await conn.execute(_INSERT_EVENTS, *_event_columns(new))
+    if moved:
+        await conn.execute(
+            _RESEQUENCE_EVENTS,
+            [e.event_key for _, _, e in moved],
+            [c for c, _, _ in moved],
+            [q for _, q, _ in moved],
+        )
     if superseded:
         await conn.execute(_DELETE_EVENTS, [e.event_key for e in superseded])
     return len(changed), superseded
@@ -224,11 +234,12 @@ async def _write_participants(
     conn: asyncpg.Connection, folded: dict[str, FoldedCall], ids: dict[str, int]
 ) -> None:
     rows = [(ids[uid], p) for uid, call in folded.items() for p in call.participants]
-    wanted = {(call_id, p.extension) for call_id, p in rows}
-    present = await conn.fetch(_STORED_PARTICIPANTS, list(ids.values()))
-    stale = [(r["call_id"], r["extension"]) for r in present if (r[0], r[1]) not in wanted]
-    if stale:
-        await conn.execute(_DELETE_PARTICIPANTS, [c for c, _ in stale], [x for _, x in stale])
+    await conn.execute(
+        _DELETE_STALE_PARTICIPANTS,
+        [ids[uid] for uid in folded],
+        [c for c, _ in rows],
+        [p.extension for _, p in rows],
+    )
     if rows:
         await conn.execute(
             _UPSERT_PARTICIPANTS,

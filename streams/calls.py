@@ -19,7 +19,7 @@ SOURCE_PRECEDENCE = ("live", "downloaded", "migrated")
 _PHASE_RANK = {phase: rank for rank, phase in enumerate(PHASES)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallEvent:
     """A decoded, validated telephony.calls value with its dedup key."""
 
@@ -108,7 +108,7 @@ class CallEvent:
         return self.data_source != "migrated"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallRow:
     unique_id: str
     enterprise_id: str
@@ -126,7 +126,7 @@ class CallRow:
     raw_data: bytes | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParticipantRow:
     extension: str
     participant_status: str
@@ -138,7 +138,7 @@ class ParticipantRow:
     disconnect_reason: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FoldedCall:
     call: CallRow
     participants: tuple[ParticipantRow, ...]
@@ -163,9 +163,11 @@ def fold_call(events: Iterable[CallEvent]) -> FoldedCall:
     superseded = sorted(
         (e for e in distinct.values() if e.data_source != source), key=lambda e: e.order
     )
-    participants = _participants(used)
+    hangup = _last(used, "hangup")
+    status = _call_status(used, hangup)
+    participants = _participants(used, hangup, status)
     return FoldedCall(
-        call=_call_row(used, participants),
+        call=_call_row(used, participants, hangup, status),
         participants=participants,
         events=tuple(used),
         superseded=tuple(superseded),
@@ -190,8 +192,7 @@ def _seconds(start: datetime | None, end: datetime | None) -> int | None:
     return max(0, round((end - start).total_seconds()))
 
 
-def _call_status(events: list[CallEvent]) -> str | None:
-    hangup = _last(events, "hangup")
+def _call_status(events: list[CallEvent], hangup: CallEvent | None) -> str | None:
     if hangup is None:
         return None
     if hangup.call_status:
@@ -199,9 +200,13 @@ def _call_status(events: list[CallEvent]) -> str | None:
     return "answered" if _first(events, "bridge") else "no_answer"
 
 
-def _call_row(events: list[CallEvent], participants: tuple[ParticipantRow, ...]) -> CallRow:
+def _call_row(
+    events: list[CallEvent],
+    participants: tuple[ParticipantRow, ...],
+    hangup: CallEvent | None,
+    status: str | None,
+) -> CallRow:
     start = _first(events, "start")
-    hangup = _last(events, "hangup")
     head = start or events[0]
     start_time = head.occurred_at
     end_time = hangup.occurred_at if hangup else None
@@ -221,7 +226,7 @@ def _call_row(events: list[CallEvent], participants: tuple[ParticipantRow, ...])
         or (participants[0].extension if participants else None)
         or (head.extension if head else None),
         extensions_count=len(participants),
-        call_status=_call_status(events),
+        call_status=status,
         asterisk_host=_first_set(events, "asterisk_host"),
         raw_data=_raw_json(raw_source),
     )
@@ -237,7 +242,7 @@ def _raw_json(event: CallEvent) -> bytes | None:
     return event.raw_data()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Leg:
     extension: str
     ring_order: int | None = None
@@ -269,9 +274,9 @@ def _legs(events: list[CallEvent]) -> dict[str, _Leg]:
     return legs
 
 
-def _participants(events: list[CallEvent]) -> tuple[ParticipantRow, ...]:
-    status = _call_status(events)
-    hangup = _last(events, "hangup")
+def _participants(
+    events: list[CallEvent], hangup: CallEvent | None, status: str | None
+) -> tuple[ParticipantRow, ...]:
     end_time = hangup.occurred_at if hangup else None
     legs = _legs(events)
     anyone_answered = any(leg.answer_time for leg in legs.values())
