@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from switchboard.embedded import free_port, start_broker
@@ -48,9 +51,6 @@ def registry_url(api_url: str) -> str:
     return f"{api_url}/schema-registry"
 
 
-WorkerFactory = Callable[..., Process]
-
-
 @pytest.fixture
 def start_worker(registry_url: str, tmp_path: Path) -> Iterator[Callable[[str, str], Process]]:
     """Starts `switchboard worker` processes; all are stopped at the end of the test."""
@@ -74,3 +74,35 @@ def start_worker(registry_url: str, tmp_path: Path) -> Iterator[Callable[[str, s
     yield start
     for worker in started:
         worker.stop()
+
+
+@dataclass
+class Pipeline:
+    """A broker of the test's own, the shared registry, a fresh database, and its workers."""
+
+    bootstrap: str
+    registry_url: str
+    database_url: str
+    _start_worker: Callable[..., Process]
+
+    def start_worker(self, **settings: str) -> Process:
+        return self._start_worker(self.bootstrap, self.database_url, **settings)
+
+    def scalar(self, sql: str) -> Any:
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute(sql).fetchone()
+        return row[0] if row else None
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.database_url) as conn:
+            return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def pipeline(
+    fresh_broker: str,
+    registry_url: str,
+    make_database: Callable[[], str],
+    start_worker: Callable[..., Process],
+) -> Pipeline:
+    return Pipeline(fresh_broker, registry_url, make_database(), start_worker)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Callable
 
-import psycopg
 import pytest
 
 from schemas.topics import TELEPHONY_CALLS
 from switchboard.embedded import free_port
-from tests.integration.stack import Process, publish, wait_until
+from tests.integration.conftest import Pipeline
+from tests.integration.stack import publish, wait_until
 from tests.integration.traffic import call_events
 
 pytestmark = pytest.mark.integration
@@ -30,34 +29,26 @@ def metric(port: int, name: str) -> float:
     )
 
 
-def event_rows(database_url: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(database_url) as conn:
-        return conn.execute(
-            "SELECT event_key, id, event_sequence FROM call_events ORDER BY event_key"
-        ).fetchall()
+EVENT_ROWS = "SELECT event_key, id, event_sequence FROM call_events ORDER BY event_key"
 
 
 async def test_duplicates_after_a_restart_are_dropped_by_the_recovered_table(
-    fresh_broker: str,
-    registry_url: str,
-    make_database: Callable[[], str],
-    start_worker: Callable[..., Process],
+    pipeline: Pipeline,
 ) -> None:
-    database_url = make_database()
     originals = [e for i in range(5) for e in call_events(f"r{i}")]
-    await publish(fresh_broker, registry_url, TELEPHONY_CALLS, originals)
-    first = start_worker(fresh_broker, database_url, worker_web_port=str(free_port()))
-    wait_until(lambda: len(event_rows(database_url)) == 20, what="the first 20 events")
-    before = event_rows(database_url)
+    await publish(pipeline.bootstrap, pipeline.registry_url, TELEPHONY_CALLS, originals)
+    first = pipeline.start_worker(worker_web_port=str(free_port()))
+    wait_until(lambda: len(pipeline.rows(EVENT_ROWS)) == 20, what="the first 20 events")
+    before = pipeline.rows(EVENT_ROWS)
     first.stop()
 
     port = free_port()
-    start_worker(fresh_broker, database_url, worker_web_port=str(port))
-    await publish(fresh_broker, registry_url, TELEPHONY_CALLS, originals)
+    pipeline.start_worker(worker_web_port=str(port))
+    await publish(pipeline.bootstrap, pipeline.registry_url, TELEPHONY_CALLS, originals)
     wait_until(
         lambda: metric(port, "switchboard_events_duplicate_total") >= 20,
         timeout=90,
         what="the 20 redelivered events to be recognised as duplicates",
     )
     assert metric(port, "switchboard_events_consumed_total") == 20
-    assert event_rows(database_url) == before
+    assert pipeline.rows(EVENT_ROWS) == before
