@@ -131,6 +131,25 @@ def simulate(
     )
 
 
+@main.group("import")
+def import_() -> None:
+    """Import real data from files."""
+
+
+@import_.command("asterisk-queue-log")
+@_settings_options
+@click.argument("file")
+@click.option("--enterprise-id", default="default", show_default=True, help="The tenant.")
+@click.option("--tz", default="UTC", show_default=True, help="Zone of local date-times.")
+def import_asterisk_queue_log(file: str, enterprise_id: str, tz: str, **kwargs: Any) -> None:
+    """A real Asterisk queue_log (pipe format, every version's layout) into telephony.queue.
+    A malformed line is reported with its number and skipped; the status is then 1."""
+    from switchboard.import_queue_log import import_queue_log
+
+    settings = _settings(kwargs)
+    sys.exit(asyncio.run(import_queue_log(settings, file, enterprise_id=enterprise_id, tz=tz)))
+
+
 @main.group()
 def token() -> None:
     """API bearer tokens."""

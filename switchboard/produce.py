@@ -178,21 +178,21 @@ async def produce_file(settings: Settings, topic_name: str, file: str) -> int:
     try:
         topic = topics.topic(topic_name)
     except KeyError as exc:
-        return _usage_error(str(exc.args[0]))
+        return usage_error(str(exc.args[0]))
     try:
         settings.require_kafka()
     except RuntimeError as exc:
-        return _usage_error(str(exc))
+        return usage_error(str(exc))
     try:
         stream = sys.stdin.buffer if file == "-" else await asyncio.to_thread(open, file, "rb")
     except OSError as exc:
-        return _usage_error(f"cannot read {file}: {exc.strerror}")
+        return usage_error(f"cannot read {file}: {exc.strerror}")
     try:
-        async with Publisher.connect(settings, on_failure=_report) as publisher:
+        async with Publisher.connect(settings, on_failure=report_failure) as publisher:
             await publisher.prepare([topic])
             tally = await _publish_lines(publisher, topic, stream)
     except PublishError as exc:
-        _report("error", str(exc))
+        report_failure("error", str(exc))
         return EXIT_FAILED
     finally:
         if stream is not sys.stdin.buffer:
@@ -214,7 +214,7 @@ async def _publish_lines(publisher: Publisher, topic: Topic, stream: IO[bytes]) 
             await publisher.publish(topic, _parse(topic, line), context=context)
         except ValueError as exc:
             tally.invalid += 1
-            _report(context, str(exc))
+            report_failure(context, str(exc))
     return tally
 
 
@@ -249,10 +249,10 @@ def _reason(exc: KafkaException) -> str:
     return error.str() if isinstance(error, KafkaError) else str(exc)
 
 
-def _report(context: str, reason: str) -> None:
+def report_failure(context: str, reason: str) -> None:
     print(f"{context}: {reason}", file=sys.stderr)
 
 
-def _usage_error(message: str) -> int:
+def usage_error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_USAGE

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Sequence
 
+from switchboard.produce import usage_error
 from switchboard.settings import Settings
 from switchboard.simulation import runner
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
@@ -27,11 +27,11 @@ async def run_simulation(
     status."""
     for name, value in (("duration", duration), ("rate", rate), ("speed", speed)):
         if not value > 0:
-            return _usage_error(f"--{name} must be positive, got {value:g}")
+            return usage_error(f"--{name} must be positive, got {value:g}")
     try:
         settings.require_kafka()
     except RuntimeError as exc:
-        return _usage_error(str(exc))
+        return usage_error(str(exc))
     options = runner.SimulationOptions(
         duration=duration,
         rate=rate,
@@ -41,8 +41,3 @@ async def run_simulation(
         speed=speed,
     )
     return await runner.run(settings, options)
-
-
-def _usage_error(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_USAGE
