@@ -313,6 +313,21 @@ PATHS: dict[str, dict[str, Schema]] = {
             },
         }
     },
+    "/api/lag": {
+        "get": {
+            "operationId": "getLag",
+            "tags": ["operations"],
+            "summary": "Consumer lag per group, topic and partition, and data staleness",
+            "description": "Committed offset, end offset (the high watermark a fetch reports) "
+            "and lag per input partition of the worker's consumer group, and the age in seconds "
+            "of the newest row each table received.",
+            "responses": {
+                "200": _json("The lag.", {"type": "object"}),
+                "503": _error_ref("Unavailable"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
     "/api/calls/{call_id}": {
         "get": {
             "operationId": "getCall",

@@ -2,7 +2,7 @@
 
 Tansu (the embedded broker) differs from Apache Kafka in ways measured on this project:
 - a consumer group joins in ~23 s with librdkafka's default 45 s session timeout, ~3 s at 6 s;
-- the high watermark from ListOffsets is wrong; fetch-time watermarks are right;
+- the high watermark from ListOffsets is wrong; fetch-time watermarks are right (end_offsets);
 - transaction aborts are ignored, so exactly-once cannot be relied on (nor tested);
 - CreatePartitions is unsupported;
 - table recovery in Faust loses updates unless producer batches stay small.
@@ -11,9 +11,11 @@ The settings below are also sound on real Kafka; nothing here is Tansu-only beha
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
+from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from schemas.topics import Topic
@@ -69,3 +71,34 @@ def ensure_topics(bootstrap: str, topics: Iterable[Topic], partitions: int) -> N
         except Exception as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise RuntimeError(f"cannot create topic {name}: {exc}") from exc
+
+
+def end_offsets(
+    bootstrap: str, partitions: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    """High watermarks as fetch responses report them.
+
+    Tansu's ListOffsets answers 1 where the log holds thousands of records; the watermark a fetch
+    response carries is right there and on Apache Kafka alike, so one fetch per partition it is.
+    """
+    wanted = list(partitions)
+    consumer = Consumer(
+        consumer_config(
+            bootstrap,
+            "switchboard-watermarks",
+            **{"max.partition.fetch.bytes": 1 << 16, "queued.max.messages.kbytes": 64},
+        )
+    )
+    found: dict[tuple[str, int], int] = {}
+    try:
+        consumer.assign([TopicPartition(topic, p, OFFSET_END) for topic, p in wanted])
+        deadline = time.monotonic() + 10
+        while len(found) < len(wanted) and time.monotonic() < deadline:
+            consumer.consume(100, 0.2)
+            for topic, p in wanted:
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), cached=True)
+                if high >= 0:
+                    found[(topic, p)] = int(high)
+    finally:
+        consumer.close()
+    return found

@@ -131,6 +131,15 @@ def simulate(
     )
 
 
+@main.command()
+@_settings_options
+def lag(**kwargs: Any) -> None:
+    """Consumer lag per group, topic and partition, and the age of the newest processed event."""
+    from switchboard.lag import print_lag
+
+    sys.exit(asyncio.run(print_lag(_settings(kwargs))))
+
+
 @main.group("import")
 def import_() -> None:
     """Import real data from files."""
