@@ -13,7 +13,7 @@ from aiohttp.abc import AbstractAccessLogger
 from api.auth import TOKEN_CACHE, TokenCache, auth_middleware
 from api.errors import error_middleware
 from api.keys import POOL, SETTINGS
-from api.routes import calls, health, lag, metrics, openapi, schema_registry
+from api.routes import calls, health, lag, masterdeal, metrics, openapi, schema_registry
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -35,7 +35,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[TOKEN_CACHE] = TokenCache()
     app.cleanup_ctx.append(_database_pool)
-    for resource in (health, metrics, openapi, calls, lag, schema_registry):
+    for resource in (health, metrics, openapi, calls, lag, masterdeal, schema_registry):
         resource.setup(app)
     return app
 

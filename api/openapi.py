@@ -22,6 +22,7 @@ from api.routes.calls import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
 )
+from api.routes.masterdeal import MASTER_DEAL_SCHEMA
 
 Schema = dict[str, Any]
 
@@ -345,6 +346,31 @@ PATHS: dict[str, dict[str, Schema]] = {
             "responses": {
                 "200": _json("The call.", _ref("CallDetail")),
                 "403": _error_ref("Forbidden"),
+                "404": _error_ref("NotFound"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
+    "/masterdeal/{id}": {
+        "get": {
+            "operationId": "getMasterDeal",
+            "tags": ["masterdeal"],
+            "summary": "A master deal: stage, history, domain statuses, SLA, canonical events",
+            "description": (
+                "Deals carry no enterprise, so any valid token may read any deal. SLA breaches"
+                " are as of the request; a deal appears once its crm.deal.created is stored."
+            ),
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "description": "A master_deal_id or a CRM deal_id.",
+                    "schema": _TEXT,
+                }
+            ],
+            "responses": {
+                "200": _json("The master deal.", MASTER_DEAL_SCHEMA),
                 "404": _error_ref("NotFound"),
                 **_PROTECTED_ERRORS,
             },

@@ -1,0 +1,346 @@
+"""master_deal and its tables, written from deals re-folded from every event they have.
+
+Each write re-folds the deals it touches from the events already stored plus the new ones,
+so the rows never depend on arrival order, and writing a batch twice changes nothing: every
+upsert is keyed on a natural id and skips rows that would not change. A deal gets its
+master_deal rows once its crm.deal.created is stored; until then its events wait in
+master_deal_event, and they appear in the history when the deal is created.
+
+The folded states are returned so the caller can publish `canonical_events(state)` after the
+commit; their ids are deterministic, so publishing a state twice publishes nothing new.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from streams.masterdeal import (
+    DEAL_CREATED,
+    DEAL_TARGET,
+    DealEvent,
+    DealState,
+    HistoryEntry,
+    SlaPolicy,
+    Stage,
+    canonical_events,
+    fold_deal,
+)
+
+_LOCK_DEALS = """
+SELECT pg_advisory_xact_lock(hashtextextended('master_deal:' || deal_id, 0))
+FROM (SELECT unnest($1::text[]) AS deal_id ORDER BY 1) AS ordered
+"""
+
+_STORED_EVENTS = """
+SELECT event_key, raw::text FROM master_deal_event WHERE deal_id = ANY($1::text[])
+"""
+
+# A producer that reused an event key for another deal does not get to rewrite that deal.
+_UPSERT_EVENTS = """
+INSERT INTO master_deal_event AS m (event_key, deal_id, source_system, event_id, event_type,
+    occurred_at, raw)
+SELECT k, d, s, i, t, o, r::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+    $7::text[]) AS v(k, d, s, i, t, o, r)
+ON CONFLICT (event_key) DO UPDATE SET
+    source_system = EXCLUDED.source_system, event_id = EXCLUDED.event_id,
+    event_type = EXCLUDED.event_type, occurred_at = EXCLUDED.occurred_at, raw = EXCLUDED.raw
+WHERE m.deal_id = EXCLUDED.deal_id AND m.raw IS DISTINCT FROM EXCLUDED.raw
+"""
+
+# Keyed on deal_id: should the creating event ever name another master_deal_id, the row and
+# (ON UPDATE CASCADE) its history follow it rather than leaving a second deal behind.
+_UPSERT_DEALS = """
+INSERT INTO master_deal AS m (master_deal_id, deal_id, correlation_id, stage, created_at,
+    closed_at, sla_state, sla_breached, sla_targets, next_deadline, canonical_events)
+SELECT i, d, c, s, ca, cl, ss, string_to_array(sb, ' '), st::jsonb, nd, ce::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+    $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+    AS v(i, d, c, s, ca, cl, ss, sb, st, nd, ce)
+ON CONFLICT (deal_id) DO UPDATE SET
+    master_deal_id = EXCLUDED.master_deal_id, correlation_id = EXCLUDED.correlation_id,
+    stage = EXCLUDED.stage, created_at = EXCLUDED.created_at, closed_at = EXCLUDED.closed_at,
+    sla_state = EXCLUDED.sla_state, sla_breached = EXCLUDED.sla_breached,
+    sla_targets = EXCLUDED.sla_targets, next_deadline = EXCLUDED.next_deadline,
+    canonical_events = EXCLUDED.canonical_events, updated_at = now()
+WHERE (m.master_deal_id, m.correlation_id, m.stage, m.created_at, m.closed_at, m.sla_state,
+       m.sla_breached, m.sla_targets, m.next_deadline, m.canonical_events)
+   IS DISTINCT FROM
+      (EXCLUDED.master_deal_id, EXCLUDED.correlation_id, EXCLUDED.stage, EXCLUDED.created_at,
+       EXCLUDED.closed_at, EXCLUDED.sla_state, EXCLUDED.sla_breached, EXCLUDED.sla_targets,
+       EXCLUDED.next_deadline, EXCLUDED.canonical_events)
+"""
+
+_UPSERT_HISTORY = """
+INSERT INTO master_deal_stage_history AS h (event_key, master_deal_id, domain, event_type,
+    domain_status, occurred_at, applied_at, moved_stage, stage_after, event_id, correlation_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+    $6::timestamptz[], $7::timestamptz[], $8::bool[], $9::text[], $10::text[], $11::text[])
+ON CONFLICT (event_key) DO UPDATE SET
+    master_deal_id = EXCLUDED.master_deal_id, domain = EXCLUDED.domain,
+    event_type = EXCLUDED.event_type, domain_status = EXCLUDED.domain_status,
+    occurred_at = EXCLUDED.occurred_at, applied_at = EXCLUDED.applied_at,
+    moved_stage = EXCLUDED.moved_stage, stage_after = EXCLUDED.stage_after,
+    event_id = EXCLUDED.event_id, correlation_id = EXCLUDED.correlation_id
+WHERE (h.master_deal_id, h.domain, h.event_type, h.domain_status, h.occurred_at, h.applied_at,
+       h.moved_stage, h.stage_after, h.event_id, h.correlation_id)
+   IS DISTINCT FROM
+      (EXCLUDED.master_deal_id, EXCLUDED.domain, EXCLUDED.event_type, EXCLUDED.domain_status,
+       EXCLUDED.occurred_at, EXCLUDED.applied_at, EXCLUDED.moved_stage, EXCLUDED.stage_after,
+       EXCLUDED.event_id, EXCLUDED.correlation_id)
+"""
+
+_UPSERT_DOMAIN_STATUS = """
+INSERT INTO master_deal_domain_status AS s (master_deal_id, domain, status, reported_at,
+    event_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+ON CONFLICT (master_deal_id, domain) DO UPDATE SET
+    status = EXCLUDED.status, reported_at = EXCLUDED.reported_at, event_id = EXCLUDED.event_id
+WHERE (s.status, s.reported_at, s.event_id)
+   IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.reported_at, EXCLUDED.event_id)
+"""
+
+# Strictly before `now`: a deadline is only overrun once it has passed (on time is on time).
+_DUE_DEALS = """
+SELECT deal_id FROM master_deal
+WHERE stage <> 'closed' AND next_deadline < $1
+ORDER BY next_deadline
+LIMIT $2
+"""
+
+_DEAL_ID_OF = """
+SELECT deal_id FROM master_deal WHERE master_deal_id = $1 OR deal_id = $1
+ORDER BY master_deal_id = $1 DESC
+LIMIT 1
+"""
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+async def write_deal_events(
+    conn: asyncpg.Connection, events: Sequence[DealEvent], *, sla: SlaPolicy, now: datetime
+) -> list[DealState]:
+    """Stores `events` and re-folds every deal they touch, in one transaction.
+
+    Returns the deals' states as of `now` (also those not created yet, with `stage` None).
+    """
+    if not events:
+        return []
+    async with conn.transaction():
+        return await _refold(conn, sorted({e.deal_id for e in events}), events, sla, now)
+
+
+async def due_deals(
+    conn: asyncpg.Connection, *, sla: SlaPolicy, now: datetime, limit: int = 100
+) -> list[DealState]:
+    """Re-folds (and rewrites) up to `limit` open deals whose next SLA deadline has passed.
+
+    The SLA timer calls this, then publishes the states' canonical events: a breach found
+    here is dated at its deadline, so it is the same event however late the timer runs.
+    """
+    async with conn.transaction():
+        deal_ids = [r["deal_id"] for r in await conn.fetch(_DUE_DEALS, now, limit)]
+        return await _refold(conn, sorted(deal_ids), (), sla, now) if deal_ids else []
+
+
+async def load_deal(
+    conn: asyncpg.Connection, id_or_deal_id: str, *, sla: SlaPolicy, now: datetime
+) -> DealState | None:
+    """The created deal with this master_deal_id (first) or deal_id, folded from its events."""
+    deal_id = await conn.fetchval(_DEAL_ID_OF, id_or_deal_id)
+    if deal_id is None:
+        return None
+    stored = await _stored_events(conn, [deal_id])
+    return fold_deal(stored.values(), sla=sla, now=now) if stored else None
+
+
+def event_from_raw(event_key: str, raw: str | bytes) -> DealEvent:
+    """The event again from master_deal_event.raw, as `raw_event` wrote it."""
+    record = orjson.loads(raw)
+    return DealEvent(
+        event_key=event_key,
+        event_id=record["event_id"],
+        source_system=record["source_system"],
+        occurred_at=datetime.fromisoformat(record["occurred_at"]),
+        correlation_id=record["correlation_id"],
+        event_type=record["event_type"],
+        deal_id=record["deal_id"],
+        domain_status=record["domain_status"],
+        master_deal_id=record["master_deal_id"],
+        payload=record["payload"],
+    )
+
+
+def raw_event(event: DealEvent) -> str:
+    """What master_deal_event.raw holds: every field of the event but its key (a column)."""
+    return orjson.dumps(
+        {
+            "event_id": event.event_id,
+            "source_system": event.source_system,
+            "occurred_at": event.occurred_at,
+            "correlation_id": event.correlation_id,
+            "event_type": event.event_type,
+            "deal_id": event.deal_id,
+            "domain_status": event.domain_status,
+            "master_deal_id": event.master_deal_id,
+            "payload": event.payload,
+        },
+        option=orjson.OPT_UTC_Z,
+    ).decode()
+
+
+def sla_targets(state: DealState) -> list[dict[str, Any]]:
+    """Each SLA target the deal has: its deadline and when it was met (None: not yet).
+
+    A stage's target is met when the deal leaves the stage, the deal's when it closes; the
+    target is breached when it was met after its deadline, or is still unmet past it.
+    """
+    policy = state.policy
+    exits: list[datetime | None] = [t.occurred_at for t in state.transitions[1:]]
+    targets: list[dict[str, Any]] = [
+        {"target": entered.stage, "deadline": entered.occurred_at + limit, "met_at": left}
+        for entered, left in zip(state.transitions, [*exits, None], strict=True)
+        if (limit := policy.stages.get(entered.stage)) is not None
+    ]
+    created_at = state.created_at
+    if created_at is not None and policy.deal is not None:
+        targets.append(
+            {"target": DEAL_TARGET, "deadline": created_at + policy.deal, "met_at": state.closed_at}
+        )
+    return targets
+
+
+# --- the re-fold ---------------------------------------------------------------------------
+
+
+async def _refold(
+    conn: asyncpg.Connection,
+    deal_ids: list[str],
+    new: Iterable[DealEvent],
+    sla: SlaPolicy,
+    now: datetime,
+) -> list[DealState]:
+    await conn.execute(_LOCK_DEALS, deal_ids)
+    stored = await _stored_events(conn, deal_ids)
+    by_deal: dict[str, list[DealEvent]] = defaultdict(list)
+    for event in [*stored.values(), *new]:
+        by_deal[event.deal_id].append(event)
+    # fold_deal picks one copy per key, the same whatever the order: stored copies included.
+    states = [fold_deal(by_deal[deal_id], sla=sla, now=now) for deal_id in deal_ids]
+    await _write_events(conn, states, stored)
+    created = [s for s in states if s.stage is not None]
+    if created:
+        await conn.execute(_UPSERT_DEALS, *_deal_columns(created))
+        await conn.execute(_UPSERT_HISTORY, *_history_columns(created))
+        await conn.execute(_UPSERT_DOMAIN_STATUS, *_domain_status_columns(created))
+    return states
+
+
+async def _stored_events(conn: asyncpg.Connection, deal_ids: list[str]) -> dict[str, DealEvent]:
+    rows = await conn.fetch(_STORED_EVENTS, deal_ids)
+    return {r["event_key"]: event_from_raw(r["event_key"], r["raw"]) for r in rows}
+
+
+async def _write_events(
+    conn: asyncpg.Connection, states: list[DealState], stored: Mapping[str, DealEvent]
+) -> None:
+    """Stores the copy of each event the fold chose, unless it is already stored as is."""
+    changed = [
+        h.event for s in states for h in s.history if stored.get(h.event.event_key) != h.event
+    ]
+    if changed:
+        await conn.execute(
+            _UPSERT_EVENTS,
+            [e.event_key for e in changed],
+            [e.deal_id for e in changed],
+            [e.source_system for e in changed],
+            [e.event_id for e in changed],
+            [e.event_type for e in changed],
+            [e.occurred_at for e in changed],
+            [raw_event(e) for e in changed],
+        )
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z).decode()
+
+
+def _deal_columns(states: list[DealState]) -> list[list[object]]:
+    breached = [[b.target for b in s.breaches] for s in states]
+    return [
+        [s.master_deal_id for s in states],
+        [s.deal_id for s in states],
+        [s.correlation_id for s in states],
+        [s.stage for s in states],
+        [s.created_at for s in states],
+        [s.closed_at for s in states],
+        ["breached" if targets else "ok" for targets in breached],
+        # Targets are stage names or "deal": no spaces, so a space-joined text is an array.
+        [" ".join(targets) for targets in breached],
+        [_json(sla_targets(s)) for s in states],
+        [s.next_deadline for s in states],
+        [_json([{"topic": e.topic, **e.to_record()} for e in canonical_events(s)]) for s in states],
+    ]
+
+
+def _history_columns(states: list[DealState]) -> list[list[object]]:
+    rows = [(s, h, after) for s in states for h, after in _stages_after(s)]
+    return [
+        [h.event.event_key for _, h, _ in rows],
+        [s.master_deal_id for s, _, _ in rows],
+        [h.event.domain for _, h, _ in rows],
+        [h.event.event_type for _, h, _ in rows],
+        [h.event.domain_status for _, h, _ in rows],
+        [h.event.occurred_at for _, h, _ in rows],
+        [h.applied_at for _, h, _ in rows],
+        [h.moved_stage for _, h, _ in rows],
+        [after for _, _, after in rows],
+        [h.event.event_id for _, h, _ in rows],
+        [h.event.correlation_id for _, h, _ in rows],
+    ]
+
+
+def _stages_after(state: DealState) -> list[tuple[HistoryEntry, Stage]]:
+    """Each history entry of a created deal with the stage the deal was in right after it.
+
+    The history is in event-time order, but the fold applied events in another: the creating
+    event first, then the events it held (dated at the creation), then the rest.
+    """
+    creator = next(h.event for h in state.history if h.event.event_type == DEAL_CREATED)
+
+    def applied_order(entry: HistoryEntry) -> tuple[datetime, bool, tuple[datetime, str]]:
+        applied_at = entry.applied_at or entry.event.occurred_at  # never None once created
+        return (applied_at, entry.event.event_key != creator.event_key, entry.event.order)
+
+    moves = iter(state.transitions)
+    stage: Stage | None = None
+    after: dict[str, Stage] = {}
+    for entry in sorted(state.history, key=applied_order):
+        if entry.moved_stage:
+            stage = next(moves).stage
+        assert stage is not None, "a created deal's first applied event creates it"
+        after[entry.event.event_key] = stage
+    return [(h, after[h.event.event_key]) for h in state.history]
+
+
+def _domain_status_columns(states: list[DealState]) -> list[list[object]]:
+    # The last event of each domain in event-time order: what DealState.domain_status reports.
+    latest = [
+        (s.master_deal_id, e)
+        for s in states
+        for e in {h.event.domain: h.event for h in s.history}.values()
+    ]
+    return [
+        [master_deal_id for master_deal_id, _ in latest],
+        [e.domain for _, e in latest],
+        [e.domain_status for _, e in latest],
+        [e.occurred_at for _, e in latest],
+        [e.event_id for _, e in latest],
+    ]

@@ -1,0 +1,220 @@
+"""The master deal tables in PostgreSQL depend on the set of events and the clock, not arrival."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sinks.masterdeal import due_deals, load_deal, sla_targets, write_deal_events
+from streams.masterdeal import (
+    DealEvent,
+    SlaPolicy,
+    canonical_events,
+    fold_deal,
+    master_deal_id_for,
+)
+from tests.unit.test_masterdeal import DEAL_ID, PIPELINE, T0, event
+
+pytestmark = pytest.mark.integration
+
+POLICY = SlaPolicy()
+NOW = T0 + timedelta(days=60)
+MASTER_DEAL_ID = master_deal_id_for(DEAL_ID)
+# Another deal in the same batches: deals must not leak into each other.
+OTHER = [
+    replace(e, event_key=f"x{e.event_key}", event_id=f"x{e.event_id}", deal_id="D-7")
+    for e in PIPELINE[:3]
+]
+
+SNAPSHOT = {
+    "deals": """SELECT master_deal_id, deal_id, correlation_id, stage, created_at, closed_at,
+        sla_state, sla_breached, sla_targets, next_deadline, canonical_events, updated_at
+        FROM master_deal ORDER BY deal_id""",
+    "history": """SELECT * FROM master_deal_stage_history ORDER BY master_deal_id, occurred_at,
+        event_key""",
+    "domains": "SELECT * FROM master_deal_domain_status ORDER BY master_deal_id, domain",
+    "events": """SELECT event_key, deal_id, source_system, event_id, event_type, occurred_at,
+        raw FROM master_deal_event ORDER BY event_key""",
+}
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def conn(make_database: Any, loop: asyncio.AbstractEventLoop) -> Iterator[asyncpg.Connection]:
+    connection = loop.run_until_complete(asyncpg.connect(make_database()))
+    yield connection
+    loop.run_until_complete(connection.close())
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
+    return loop.run_until_complete(coro)
+
+
+async def rows_after(
+    conn: asyncpg.Connection, batches: list[list[DealEvent]], now: datetime = NOW
+) -> dict[str, Any]:
+    await conn.execute("TRUNCATE master_deal, master_deal_event CASCADE")
+    for batch in batches:
+        await write_deal_events(conn, batch, sla=POLICY, now=now)
+    return await snapshot(conn)
+
+
+async def snapshot(conn: asyncpg.Connection) -> dict[str, Any]:
+    rows = {name: [tuple(r) for r in await conn.fetch(sql)] for name, sql in SNAPSHOT.items()}
+    # updated_at is when a row last changed, which differs between runs by design.
+    rows["deals"] = [r[:-1] for r in rows["deals"]]
+    return rows
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> list[list[DealEvent]]:
+    """The events of two deals, shuffled, some repeated, cut into batches at random places."""
+    base = [*PIPELINE, *OTHER]
+    events = draw(st.permutations(base + draw(st.lists(st.sampled_from(base), max_size=6))))
+    cuts = sorted(draw(st.sets(st.integers(1, len(events) - 1), max_size=5)))
+    return [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)], strict=True)]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=deliveries())
+def test_any_arrival_gives_the_in_order_rows(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop, batches: list[list[DealEvent]]
+) -> None:
+    expected = run(loop, rows_after(conn, [PIPELINE + OTHER]))
+    assert run(loop, rows_after(conn, batches)) == expected
+
+
+def test_the_7_6_pipeline_is_one_closed_deal_with_its_history(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    rows = run(loop, rows_after(conn, [PIPELINE]))
+
+    [deal] = rows["deals"]
+    assert deal[:8] == (
+        MASTER_DEAL_ID,
+        DEAL_ID,
+        "corr-1042",
+        "closed",
+        T0,
+        T0 + timedelta(20),
+        "ok",
+        [],
+    )
+    assert deal[9] is None  # a closed deal has no deadline left
+    assert [(r[3], r[7], r[8]) for r in rows["history"]] == [
+        ("crm.deal.created", True, "lead_created"),
+        ("crm.brief.submitted", True, "briefed"),
+        ("media.mediaplan.ready", True, "offer_ready"),
+        ("docflow.contract.signed", False, "offer_ready"),
+        ("legal.approved", True, "contracting"),
+        ("dcm.invoice.issued", True, "closing"),
+        ("dcm.closeout.completed", True, "closed"),
+    ]
+    # 7.4.3: every history row can be traced by event_id, correlation_id and master_deal_id.
+    assert {(r[1], r[10]) for r in rows["history"]} == {(MASTER_DEAL_ID, "corr-1042")}
+    assert [r[9] for r in rows["history"]] == [f"e{i}" for i in range(1, 8)]
+    assert [(r[1], r[2]) for r in rows["domains"]] == [
+        ("crm", "Brief Submitted"),
+        ("dcm", "Closeout Completed"),
+        ("docflow", "Contract Signed"),
+        ("legal", "Approved"),
+        ("media", "Plan Ready"),
+    ]
+
+
+def test_the_stored_canonical_events_are_the_folds(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    states = run(loop, write_deal_events(conn, PIPELINE, sla=POLICY, now=NOW))
+    stored = run(loop, conn.fetchval("SELECT canonical_events::text FROM master_deal"))
+
+    assert [e.event_id for e in canonical_events(states[0])] == [
+        e["event_id"] for e in orjson.loads(stored)
+    ]
+
+
+def test_writing_a_batch_twice_changes_nothing(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    once = run(loop, rows_after(conn, [PIPELINE]))
+    run(loop, write_deal_events(conn, PIPELINE, sla=POLICY, now=NOW))
+    updated_at = run(loop, conn.fetchval("SELECT updated_at FROM master_deal"))
+    run(loop, write_deal_events(conn, PIPELINE, sla=POLICY, now=NOW))
+
+    assert run(loop, snapshot(conn)) == once
+    assert run(loop, conn.fetchval("SELECT updated_at FROM master_deal")) == updated_at
+
+
+def test_events_before_the_deal_is_created_wait_and_then_appear(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    # The brief's clock runs a day behind CRM's: it seems to precede the deal.
+    early = event(2, "crm.brief.submitted", -1, "Brief Submitted")
+    waiting = run(loop, rows_after(conn, [[early, PIPELINE[2]]]))
+    assert (waiting["deals"], waiting["history"], waiting["domains"]) == ([], [], [])
+    assert len(waiting["events"]) == 2
+
+    created = run(loop, rows_after(conn, [[early, PIPELINE[2]], [PIPELINE[0]]]))
+
+    assert [(r[3], r[6], r[8]) for r in created["history"]] == [
+        ("crm.brief.submitted", T0, "briefed"),  # applied when the deal was created
+        ("crm.deal.created", T0, "lead_created"),
+        ("media.mediaplan.ready", T0 + timedelta(days=3), "offer_ready"),
+    ]
+    assert created["deals"][0][3] == "offer_ready"
+
+
+def test_the_timer_finds_a_deal_past_its_deadline_and_records_the_breach(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    run(loop, rows_after(conn, [PIPELINE[:2]], now=T0 + timedelta(days=1)))
+    briefed_deadline = T0 + timedelta(days=3)  # briefed on day 1, 2 days allowed
+    assert run(loop, conn.fetchval("SELECT next_deadline FROM master_deal")) == briefed_deadline
+
+    assert run(loop, due_deals(conn, sla=POLICY, now=briefed_deadline)) == []
+    [state] = run(loop, due_deals(conn, sla=POLICY, now=briefed_deadline + timedelta(hours=1)))
+
+    assert [b.target for b in state.breaches] == ["briefed"]
+    assert canonical_events(state)[-1].topic == "masterdeal.sla.breached"
+    deal = run(
+        loop, conn.fetchrow("SELECT sla_state, sla_breached, next_deadline FROM master_deal")
+    )
+    assert tuple(deal) == ("breached", ["briefed"], T0 + timedelta(days=30))
+
+
+def test_sla_targets_breach_exactly_where_the_fold_does() -> None:
+    late = [*PIPELINE[:-1], replace(PIPELINE[-1], occurred_at=T0 + timedelta(days=35))]
+    for events in (PIPELINE, late, PIPELINE[:4]):
+        state = fold_deal(events, sla=POLICY, now=NOW)
+        breached = [t["target"] for t in sla_targets(state) if (t["met_at"] or NOW) > t["deadline"]]
+        assert breached == [b.target for b in state.breaches]
+
+
+def test_a_deal_loads_by_either_id_and_not_before_it_is_created(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    run(loop, rows_after(conn, [PIPELINE[1:3]]))
+    assert run(loop, load_deal(conn, DEAL_ID, sla=POLICY, now=NOW)) is None
+
+    run(loop, write_deal_events(conn, PIPELINE[:1], sla=POLICY, now=NOW))
+    by_master = run(loop, load_deal(conn, MASTER_DEAL_ID, sla=POLICY, now=NOW))
+    by_deal = run(loop, load_deal(conn, DEAL_ID, sla=POLICY, now=NOW))
+
+    assert by_master == by_deal == fold_deal(PIPELINE[:3], sla=POLICY, now=NOW)
