@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import asyncpg
@@ -21,19 +22,29 @@ from prometheus_client import start_http_server
 from schemas.codec import TopicCodec
 from schemas.topics import (
     ALL_TOPICS,
+    DOMAIN_TOPICS,
     ERROR_EVENTS,
     INPUT_TOPICS,
+    MASTERDEAL_TOPICS,
     TELEPHONY_CALLS,
     TELEPHONY_QUEUE,
     Topic,
 )
 from sinks.calls import write_call_events
+from sinks.masterdeal import due_deals, write_deal_events
 from sinks.postgres import create_pool
 from sinks.queue_events import write_queue_events
 from streams import faust_fixes, metrics
 from streams.calls import CallEvent
 from streams.errors import error_record
 from streams.ingest import ErrorSink, TopicIngest
+from streams.masterdeal import (
+    DealEvent,
+    DealState,
+    SlaPolicy,
+    canonical_events,
+    parse_sla_policy,
+)
 from streams.messages import Message
 from streams.queue import QueueEvent
 from streams.state import SeenEvents
@@ -72,6 +83,33 @@ class Runtime:
                 return await write(conn, events)
 
         return write_batch
+
+
+class CanonicalPublisher:
+    """masterdeal.* through the worker's own producer, which Faust flushes before committing.
+
+    Every fold publishes the deal's whole canonical list: ids are deterministic, so a repeat is
+    a duplicate a subscriber drops by event_id, never a second, different event. That makes a
+    crash between the database commit and the publication harmless: the redelivered events
+    re-fold the deal and publish again.
+    """
+
+    def __init__(self, app: faust.App, registry: AsyncSchemaRegistryClient) -> None:
+        self.app = app
+        self.topics = {
+            t.name: app.topic(t.name, key_serializer="raw", value_serializer="raw")
+            for t in MASTERDEAL_TOPICS
+        }
+        self.codecs = {t.name: TopicCodec(t, registry) for t in MASTERDEAL_TOPICS}
+
+    async def publish(self, states: Sequence[DealState]) -> None:
+        for state in states:
+            for event in canonical_events(state):
+                codec = self.codecs[event.topic]
+                await codec.register()
+                value = codec.encode(event.to_record())
+                await self.topics[event.topic].send(key=event.master_deal_id.encode(), value=value)
+                metrics.CANONICAL_PUBLISHED.labels(event.topic).inc()
 
 
 class TopicErrorSink(ErrorSink):
@@ -115,6 +153,7 @@ def create_app(settings: Settings) -> faust.App:
     errors = TopicErrorSink(error_topic, TopicCodec(ERROR_EVENTS, runtime.registry))
     _pipeline(app, runtime, errors, TELEPHONY_CALLS, CallEvent.from_record, write_call_events)
     _pipeline(app, runtime, errors, TELEPHONY_QUEUE, QueueEvent.from_record, write_queue_events)
+    _masterdeal(app, runtime, errors)
 
     healer = faust_fixes.OffsetHealer(bootstrap, settings.app_id)
 
@@ -133,6 +172,35 @@ def create_app(settings: Settings) -> faust.App:
             start_http_server(settings.worker_web_port, addr="127.0.0.1")
 
     return app
+
+
+def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
+    """The six domain topics fold into master deals; an SLA timer catches silent overruns."""
+    settings = runtime.settings
+    policy = parse_sla_policy(settings.sla) if settings.sla else SlaPolicy()
+    publisher = CanonicalPublisher(app, runtime.registry)
+
+    async def write_and_publish(
+        conn: asyncpg.Connection, events: Sequence[DealEvent]
+    ) -> list[DealState]:
+        # Stream time, not wall time: a replay of old events must not see every deal overrun.
+        stream_time = max(e.occurred_at for e in events)
+        states = await write_deal_events(conn, events, sla=policy, now=stream_time)
+        await publisher.publish(states)
+        return states
+
+    for topic in DOMAIN_TOPICS:
+        _pipeline(
+            app, runtime, errors, topic, lambda _, r: DealEvent.from_record(r), write_and_publish
+        )
+
+    @app.timer(interval=settings.sla_check_interval_sec, on_leader=True)
+    async def publish_sla_breaches() -> None:
+        async with (await runtime.pool()).acquire() as conn, conn.transaction():
+            states = await due_deals(conn, sla=policy, now=datetime.now(UTC))
+            await publisher.publish(states)
+            # Durable on the broker before next_deadline moves on, or the breach is lost.
+            await app.producer.flush()
 
 
 def _pipeline(

@@ -35,3 +35,8 @@ NEWEST_EVENT = Gauge(
 DEDUP_FORGOTTEN = Counter(
     "switchboard_dedup_keys_expired_total", "Dedup keys forgotten after their TTL.", ["topic"]
 )
+CANONICAL_PUBLISHED = Counter(
+    "switchboard_canonical_events_published_total",
+    "masterdeal.* events published (repeats included: ids are deterministic), by topic.",
+    ["topic"],
+)
