@@ -1,13 +1,17 @@
-"""Which events each entity has already had: dedup state in a Faust table, bounded by a TTL.
+"""Which events have already been processed: dedup state in a Faust table, bounded by a TTL.
 
-The table is keyed by the message key (call_id, agent_id, ...), not by the dedup key, so it is
-co-partitioned with its source topic: the worker that owns a source partition also owns the
-dedup state of every event in it, after any rebalance. One table write per entity per batch.
-Writes name their changelog partition explicitly because batches have no "current event".
+Each batch writes one table entry per source partition, holding the dedup keys it made
+durable, to the changelog partition of that source partition: the worker that owns a source
+partition recovers exactly the dedup state of its events after any rebalance or restart. One
+changelog record per partition per batch, rather than one per key or per call, because the
+changelog producer was the largest single cost of the worker (BENCHMARKS.md). Lookups go
+through an in-memory index of the entries, rebuilt whenever the table's contents change
+under us (recovery, revocation).
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -46,53 +50,62 @@ class SeenEvents:
         self.table = table
         self.ttl_sec = ttl_sec
         self.clock = clock
-
-    def _seen_keys(self, entity: str) -> dict[str, float]:
-        value = self.table.data.get(entity)
-        return value["seen"] if value else {}
+        self._index: dict[str, float] = {}
+        self._indexed: set[str] = set()
+        self._sequence = itertools.count()
 
     def fresh(self, offered: Iterable[Seen]) -> list[bool]:
         """For each offered event: True unless seen before (within the TTL) or earlier here."""
+        self._follow_table()
         horizon = self.clock() - self.ttl_sec
         in_batch: set[str] = set()
         verdicts = []
         for item in offered:
-            seen_at = self._seen_keys(item.entity).get(item.key)
-            is_fresh = (seen_at is None or seen_at < horizon) and item.key not in in_batch
+            seen_at = self._index.get(item.key)
+            verdicts.append((seen_at is None or seen_at < horizon) and item.key not in in_batch)
             in_batch.add(item.key)
-            verdicts.append(is_fresh)
         return verdicts
 
     def remember(self, processed: Iterable[Seen]) -> None:
         """Call only once the events are durable downstream: the table must never run ahead."""
         now = self.clock()
-        by_entity: dict[str, list[Seen]] = defaultdict(list)
+        by_partition: dict[int, list[str]] = defaultdict(list)
         for item in processed:
-            by_entity[item.entity].append(item)
-        for entity, items in by_entity.items():
-            seen = dict(self._seen_keys(entity))
-            seen.update((item.key, now) for item in items)
-            self._put(entity, items[-1].partition, seen)
+            by_partition[item.partition].append(item.key)
+        for partition, keys in by_partition.items():
+            entry = f"{partition}:{now:.6f}:{next(self._sequence)}"
+            value = {"p": partition, "t": now, "seen": keys}
+            self.table.data[entry] = value
+            self.table.send_changelog(partition, entry, value)
+            self._take_in(entry, value)
 
     def expire(self, owned_partitions: set[int]) -> int:
-        """Forgets keys older than the TTL, in the partitions this worker owns; returns how many."""
+        """Forgets entries older than the TTL in the partitions this worker owns; returns how
+        many keys were forgotten."""
         horizon = self.clock() - self.ttl_sec
         forgotten = 0
-        for entity, value in list(self.table.data.items()):
-            if value is None or value["p"] not in owned_partitions:
-                continue
-            kept = {k: t for k, t in value["seen"].items() if t >= horizon}
-            if len(kept) == len(value["seen"]):
-                continue
-            forgotten += len(value["seen"]) - len(kept)
-            self._put(entity, value["p"], kept)
+        for entry, value in list(self.table.data.items()):
+            if value and value["p"] in owned_partitions and value["t"] < horizon:
+                forgotten += len(value["seen"])
+                self.table.data.pop(entry, None)
+                self.table.send_changelog(value["p"], entry, None, value_serializer="raw")
+        self._rebuild()
         return forgotten
 
-    def _put(self, entity: str, partition: int, seen: dict[str, float]) -> None:
-        if seen:
-            value = {"p": partition, "seen": seen}
-            self.table.data[entity] = value
-            self.table.send_changelog(partition, entity, value)
-        else:
-            self.table.data.pop(entity, None)
-            self.table.send_changelog(partition, entity, None, value_serializer="raw")
+    def _follow_table(self) -> None:
+        if len(self._indexed) != len(self.table.data):
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._index.clear()
+        self._indexed.clear()
+        for entry, value in list(self.table.data.items()):
+            if value:
+                self._take_in(entry, value)
+
+    def _take_in(self, entry: str, value: dict[str, Any]) -> None:
+        self._indexed.add(entry)
+        seen_at = value["t"]
+        for key in value["seen"]:
+            if self._index.get(key, -1.0) < seen_at:
+                self._index[key] = seen_at

@@ -42,12 +42,23 @@ def test_duplicates_within_one_batch_are_caught() -> None:
     assert seen.fresh([item, item]) == [True, False]
 
 
-def test_one_changelog_write_per_entity_per_batch_to_the_source_partition() -> None:
+def test_one_changelog_write_per_partition_per_batch_to_the_source_partition() -> None:
     table = FakeTable()
     SeenEvents(table, ttl_sec=60).remember(
-        [Seen("call-1", "k1", 3), Seen("call-1", "k2", 3), Seen("call-2", "k3", 5)]
+        [Seen("call-1", "k1", 3), Seen("call-2", "k2", 3), Seen("call-3", "k3", 5)]
     )
-    assert [(p, k) for p, k, _ in table.changelog] == [(3, "call-1"), (5, "call-2")]
+    assert sorted((p, v["seen"]) for p, _, v in table.changelog) == [
+        (3, ["k1", "k2"]),
+        (5, ["k3"]),
+    ]
+
+
+def test_a_restarted_worker_knows_what_the_recovered_table_holds() -> None:
+    table = FakeTable()
+    SeenEvents(table, ttl_sec=60).remember([Seen("call-1", "k1", 3)])
+    recovered = FakeTable()
+    recovered.data = dict(table.data)  # what Faust restores from the changelog
+    assert SeenEvents(recovered, ttl_sec=60).fresh([Seen("call-1", "k1", 3)]) == [False]
 
 
 def test_keys_expire_after_the_ttl_only_in_owned_partitions() -> None:
@@ -56,7 +67,6 @@ def test_keys_expire_after_the_ttl_only_in_owned_partitions() -> None:
     seen.remember([Seen("call-1", "k1", 3), Seen("call-2", "k2", 5)])
     clock.now += 61
     assert seen.expire(owned_partitions={3}) == 1
-    assert "call-1" not in table.data
-    assert table.changelog[-1] == (3, "call-1", None)
-    assert "call-2" in table.data
-    assert seen.fresh([Seen("call-2", "k2", 5)]) == [True]
+    assert table.changelog[-1][0] == 3 and table.changelog[-1][2] is None
+    assert [v["p"] for v in table.data.values()] == [5]
+    assert seen.fresh([Seen("call-1", "k1", 3), Seen("call-2", "k2", 5)]) == [True, True]
