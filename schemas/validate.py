@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from schemas.topics import Topic
@@ -10,6 +11,7 @@ from schemas.topics import Topic
 _MAY_BE_EMPTY = frozenset({"event_id", "domain_status", "name"})
 
 
+@cache
 def _required_strings(topic: Topic) -> tuple[str, ...]:
     return tuple(
         f["name"]

@@ -1,0 +1,5 @@
+"""Benchmarks: each starts the stack it measures and reports against a baseline of the same run.
+
+Performance is measured here, never in timed tests: a figure means something only beside a
+baseline measured on the same machine, in the same run.
+"""

@@ -1,0 +1,142 @@
+"""What a run measured, the machine it ran on, and how both are printed."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+
+from switchboard.embedded import tansu_binary
+
+# The worker should reach at least this share of the plain loop's rate.
+TARGET_RATIO = 1 / 3
+
+
+@dataclass(frozen=True)
+class Rate:
+    events: int
+    seconds: float
+
+    @property
+    def per_sec(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Machine:
+    cpus: int
+    cpu_model: str
+    python: str
+    postgresql: str
+    broker: str
+
+
+@dataclass(frozen=True)
+class Result:
+    events: int  # messages on the topic, duplicates included
+    distinct_events: int
+    calls: int
+    batch_size: int
+    baseline_passes: tuple[Rate, ...]
+    worker: Rate
+    worker_startup_sec: float
+    machine: Machine
+    date: str
+
+    @property
+    def baseline(self) -> Rate:
+        """The median pass: one pass is a few seconds, easily disturbed by the machine."""
+        return sorted(self.baseline_passes, key=lambda rate: rate.per_sec)[
+            len(self.baseline_passes) // 2
+        ]
+
+    @property
+    def ratio(self) -> float:
+        return self.worker.per_sec / self.baseline.per_sec if self.baseline.per_sec else 0.0
+
+    @property
+    def meets_target(self) -> bool:
+        return self.ratio >= TARGET_RATIO
+
+    def as_json(self) -> bytes:
+        summary: dict[str, Any] = {
+            **asdict(self),
+            "baseline": asdict(self.baseline),
+            "baseline_events_per_sec": round(self.baseline.per_sec),
+            "worker_events_per_sec": round(self.worker.per_sec),
+            "ratio": round(self.ratio, 3),
+            "target_ratio": round(TARGET_RATIO, 3),
+            "meets_target": self.meets_target,
+        }
+        return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+
+    def as_text(self) -> str:
+        verdict = "met" if self.meets_target else "MISSED"
+        m = self.machine
+        duplicates = self.events - self.distinct_events
+        passes = ", ".join(f"{rate.per_sec:,.0f}" for rate in self.baseline_passes)
+        return "\n".join(
+            (
+                "bench/ingest: telephony.calls -> PostgreSQL rows, embedded stack",
+                f"  date        {self.date}",
+                f"  events      {self.events} ({duplicates} duplicates), {self.calls} calls",
+                f"  batch size  {self.batch_size}",
+                f"  baseline    {_rate(self.baseline)}  consume -> decode -> COPY",
+                f"              median of {len(self.baseline_passes)} passes: {passes} ev/s",
+                f"  worker      {_rate(self.worker)}  startup {self.worker_startup_sec:.1f} s",
+                f"  ratio       {self.ratio:.3f} (target >= {TARGET_RATIO:.3f}: {verdict})",
+                f"  machine     {m.cpus} CPUs ({m.cpu_model}), Python {m.python}",
+                f"              PostgreSQL {m.postgresql}, broker {m.broker}",
+            )
+        )
+
+
+def _rate(rate: Rate) -> str:
+    if rate.seconds <= 0:
+        return "n/a: all rows arrived at once, too few events to time"
+    return f"{rate.per_sec:>9,.0f} ev/s ({rate.events} in {rate.seconds:.2f} s)"
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def machine_facts(admin_url: str) -> Machine:
+    with psycopg.connect(admin_url) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return Machine(
+        cpus=len(os.sched_getaffinity(0)),
+        cpu_model=_cpu_model(),
+        python=platform.python_version(),
+        postgresql=str(row[0]) if row else "unknown",
+        broker=_tansu_version(),
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            return value.strip()
+    return "unknown"
+
+
+def _tansu_version() -> str:
+    try:
+        completed = subprocess.run(
+            [str(tansu_binary()), "--version"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "tansu (version unknown)"
+    return completed.stdout.strip() or "tansu (version unknown)"

@@ -1,0 +1,179 @@
+"""The embedded stack a benchmark runs on, started fresh and stopped whatever happens.
+
+A Tansu broker of its own, databases of their own (on the machine's PostgreSQL when it answers,
+else a private pgserver), and `switchboard api` for the built-in Schema Registry. Everything
+binds to 127.0.0.1; every process is stopped by its own handle, every database dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import structlog
+
+from switchboard.embedded import free_port, start_broker, start_database
+from switchboard.migrate import upgrade
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class Process:
+    """A `switchboard COMMAND` subprocess; its output goes to a log file, for post-mortems."""
+
+    def __init__(self, command: str, env: dict[str, str], workdir: Path) -> None:
+        self.command = command
+        self.log_path = workdir / f"{command}-{uuid.uuid4().hex[:6]}.log"
+        with self.log_path.open("ab") as output:
+            # cwd: Faust keeps its data directory in the working directory.
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "switchboard", command],
+                env={**os.environ, **env},
+                cwd=workdir,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exited(self) -> bool:
+        return self.process.poll() is not None
+
+    def stop(self) -> None:
+        if self.exited():
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    bootstrap: str
+    admin_url: str
+    _resources: ExitStack
+    # Known once `switchboard api` answers: it serves the registry from a database of the stack.
+    registry_url: str = ""
+
+    def new_database(self, *, migrated: bool) -> str:
+        """A fresh database, dropped when the stack stops."""
+        name = f"sb_bench_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self._resources.callback(_drop_database, self.admin_url, name)
+        url = database_url(self.admin_url, name)
+        if migrated:
+            upgrade(url)
+        return url
+
+    def directory(self, name: str) -> Path:
+        """A directory of the run's own, for a process's SWITCHBOARD_HOME."""
+        path = self.workdir / name
+        path.mkdir(exist_ok=True)
+        return path
+
+    def start(self, command: str, env: dict[str, str]) -> Process:
+        """`switchboard COMMAND`, stopped when the stack stops."""
+        process = Process(command, env, self.workdir)
+        self._resources.callback(process.stop)
+        log.info("started", command=command, pid=process.pid, log=str(process.log_path))
+        return process
+
+
+@contextmanager
+def embedded_stack(workdir: Path, admin_url: str = DEFAULT_ADMIN_URL) -> Iterator[Stack]:
+    """Broker, PostgreSQL and registry; all stopped in reverse order on exit, also on error."""
+    with ExitStack() as resources:
+        broker = start_broker(log_path=workdir / "tansu.log")
+        resources.callback(broker.stop)
+        stack = Stack(
+            workdir, broker.bootstrap, _postgres(resources, workdir, admin_url), resources
+        )
+        stack.registry_url = _start_registry(stack)
+        yield stack
+
+
+def _postgres(resources: ExitStack, workdir: Path, admin_url: str) -> str:
+    """`admin_url` if it answers, else a private pgserver stopped with the stack."""
+    try:
+        psycopg.connect(admin_url, connect_timeout=3).close()
+        return admin_url
+    except psycopg.OperationalError:
+        log.info("no PostgreSQL at the admin URL, starting pgserver", admin_url=admin_url)
+    embedded = start_database(workdir / "pgdata")
+    resources.callback(embedded.stop)
+    return embedded.url
+
+
+def _start_registry(stack: Stack) -> str:
+    """`switchboard api` on a free port: the built-in Schema Registry."""
+    port = free_port()
+    api = stack.start(
+        "api",
+        {
+            "DATABASE_URL": stack.new_database(migrated=True),
+            "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap,
+            "SWITCHBOARD_API_PORT": str(port),
+            "SWITCHBOARD_HOME": str(stack.directory("api-home")),
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _answers(f"{url}/health"), timeout=30, what="the API", process=api)
+    return f"{url}/schema-registry"
+
+
+def wait_for(
+    probe: Callable[[], bool], *, timeout: float, what: str, process: Process | None = None
+) -> None:
+    """Polls `probe` until it is true; fails after `timeout`, or at once if `process` exits."""
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if process and process.exited():
+            raise RuntimeError(f"{process.command} exited:\n{process.log_tail()}")
+        if time.monotonic() > deadline:
+            tail = f":\n{process.log_tail()}" if process else ""
+            raise RuntimeError(f"timed out after {timeout} s waiting for {what}{tail}")
+        time.sleep(0.1)
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+    except urllib.error.HTTPError:
+        return True  # it answers, if not yet healthy
+    except OSError:
+        return False
+    return True
+
+
+def database_url(admin_url: str, name: str) -> str:
+    """`admin_url` pointing at database `name` (keeping a pgserver URL's ?host= query)."""
+    base, _, query = admin_url.partition("?")
+    url = base.rsplit("/", 1)[0] + "/" + name
+    return f"{url}?{query}" if query else url
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,79 @@
+"""The system under test: `switchboard worker`, timed by the rows it leaves in PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from bench.report import Rate
+from bench.stack import Process, Stack
+from bench.traffic import Counts
+
+# The worker's topic_partitions; passed to it explicitly so both sides agree.
+PARTITIONS = 6
+POLL_SEC = 0.25
+# The worker is declared stuck when its row counts do not move for this long.
+STALL_SEC = 120.0
+_PROGRESS = "SELECT (SELECT count(*) FROM call_events), (SELECT count(*) FROM calls)"
+
+
+def measure_worker(stack: Stack, counts: Counts, batch_size: int) -> tuple[Rate, float]:
+    """The worker's rate from its first row to its last, and its startup until the first row.
+
+    The clock starts at the first row, not at launch, so the group join and table recovery are
+    reported as startup rather than diluting the rate; events the first rows already account
+    for are left out of the count, in proportion.
+    """
+    database_url = stack.new_database(migrated=True)
+    launched = time.perf_counter()
+    worker = stack.start("worker", _worker_env(stack, database_url, batch_size))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        first_at, first_rows = _poll(conn, worker, lambda rows, _calls: rows > 0)
+        done_at, _ = _poll(
+            conn,
+            worker,
+            lambda rows, calls: rows >= counts.distinct_events and calls >= counts.calls,
+        )
+    worker.stop()
+    measured = round(counts.events * (1 - first_rows / counts.distinct_events))
+    return Rate(measured, done_at - first_at), first_at - launched
+
+
+def _worker_env(stack: Stack, database_url: str, batch_size: int) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap,
+        "DATABASE_URL": database_url,
+        "SCHEMA_REGISTRY_URL": stack.registry_url,
+        "SWITCHBOARD_APP_ID": f"switchboard-bench-{uuid.uuid4().hex[:8]}",
+        "SWITCHBOARD_WORKER_WEB_PORT": "0",
+        "SWITCHBOARD_HOME": str(stack.directory("worker-home")),
+        "SWITCHBOARD_BATCH_SIZE": str(batch_size),
+        "SWITCHBOARD_TOPIC_PARTITIONS": str(PARTITIONS),
+    }
+
+
+def _poll(
+    conn: psycopg.Connection[Any], worker: Process, done: Callable[[int, int], bool]
+) -> tuple[float, int]:
+    """Polls the row counts until `done(call_events, calls)`; returns when, and call_events."""
+    last: tuple[int, int] | None = None
+    moved_at = time.perf_counter()
+    while True:
+        row = conn.execute(_PROGRESS).fetchone()
+        now = time.perf_counter()
+        rows, calls = (int(row[0]), int(row[1])) if row else (0, 0)
+        if done(rows, calls):
+            return now, rows
+        if worker.exited():
+            raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
+        if (rows, calls) != last:
+            last, moved_at = (rows, calls), now
+        elif now - moved_at > STALL_SEC:
+            raise RuntimeError(
+                f"the worker stalled at {rows} call_events, {calls} calls:\n{worker.log_tail()}"
+            )
+        time.sleep(POLL_SEC)
