@@ -7,12 +7,7 @@ binds to 127.0.0.1; every process is stopped by its own handle, every database d
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,47 +19,11 @@ import structlog
 
 from switchboard.embedded import free_port, start_broker, start_database
 from switchboard.migrate import upgrade
+from switchboard.processes import ChildProcess, http_answers
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-class Process:
-    """A `switchboard COMMAND` subprocess; its output goes to a log file, for post-mortems."""
-
-    def __init__(self, command: str, env: dict[str, str], workdir: Path) -> None:
-        self.command = command
-        self.log_path = workdir / f"{command}-{uuid.uuid4().hex[:6]}.log"
-        with self.log_path.open("ab") as output:
-            # cwd: Faust keeps its data directory in the working directory.
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "switchboard", command],
-                env={**os.environ, **env},
-                cwd=workdir,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def exited(self) -> bool:
-        return self.process.poll() is not None
-
-    def stop(self) -> None:
-        if self.exited():
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
 @dataclass
@@ -93,9 +52,11 @@ class Stack:
         path.mkdir(exist_ok=True)
         return path
 
-    def start(self, command: str, env: dict[str, str]) -> Process:
+    def start(self, command: str, env: dict[str, str]) -> ChildProcess:
         """`switchboard COMMAND`, stopped when the stack stops."""
-        process = Process(command, env, self.workdir)
+        log_path = self.workdir / f"{command}-{uuid.uuid4().hex[:6]}.log"
+        # cwd: Faust keeps its data directory in the working directory.
+        process = ChildProcess(command, env, log_path, cwd=self.workdir).start()
         self._resources.callback(process.stop)
         log.info("started", command=command, pid=process.pid, log=str(process.log_path))
         return process
@@ -139,12 +100,12 @@ def _start_registry(stack: Stack) -> str:
         },
     )
     url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _answers(f"{url}/health"), timeout=30, what="the API", process=api)
+    wait_for(lambda: http_answers(f"{url}/health"), timeout=30, what="the API", process=api)
     return f"{url}/schema-registry"
 
 
 def wait_for(
-    probe: Callable[[], bool], *, timeout: float, what: str, process: Process | None = None
+    probe: Callable[[], bool], *, timeout: float, what: str, process: ChildProcess | None = None
 ) -> None:
     """Polls `probe` until it is true; fails after `timeout`, or at once if `process` exits."""
     deadline = time.monotonic() + timeout
@@ -155,16 +116,6 @@ def wait_for(
             tail = f":\n{process.log_tail()}" if process else ""
             raise RuntimeError(f"timed out after {timeout} s waiting for {what}{tail}")
         time.sleep(0.1)
-
-
-def _answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=2).close()
-    except urllib.error.HTTPError:
-        return True  # it answers, if not yet healthy
-    except OSError:
-        return False
-    return True
 
 
 def database_url(admin_url: str, name: str) -> str:

@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 
 from bench.report import Rate
-from bench.stack import Process, Stack
+from bench.stack import Stack
 from bench.traffic import Counts
+from switchboard.processes import ChildProcess
 
 # The worker's topic_partitions; passed to it explicitly so both sides agree.
 PARTITIONS = 6
@@ -57,7 +58,7 @@ def _worker_env(stack: Stack, database_url: str, batch_size: int) -> dict[str, s
 
 
 def _poll(
-    conn: psycopg.Connection[Any], worker: Process, done: Callable[[int, int], bool]
+    conn: psycopg.Connection[Any], worker: ChildProcess, done: Callable[[int, int], bool]
 ) -> tuple[float, int]:
     """Polls the row counts until `done(call_events, calls)`; returns when, and call_events."""
     last: tuple[int, int] | None = None

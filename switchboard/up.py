@@ -6,11 +6,8 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from contextlib import ExitStack
 from types import FrameType
 
@@ -20,6 +17,7 @@ from schemas.topics import ALL_TOPICS
 from switchboard import broker
 from switchboard.embedded import free_port, start_broker, start_database
 from switchboard.migrate import upgrade
+from switchboard.processes import ChildProcess, http_answers
 from switchboard.settings import RUNTIME_DIR, RUNTIME_FILE, Settings
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
 
@@ -40,26 +38,15 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _wait_for_health(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def _wait_for_health(url: str, api: ChildProcess, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited with status {process.returncode}")
-        if _answers(f"{url}/health"):
+        if api.exited():
+            raise RuntimeError(f"the API exited with status {api.exit_status()}")
+        if http_answers(f"{url}/health"):
             return
         time.sleep(0.2)
     raise RuntimeError(f"the API did not answer on {url} within {timeout:.0f} s")
-
-
-def _answers(url: str) -> bool:
-    """True once the server answers at all: a 503 (a dependency still starting) counts."""
-    try:
-        urllib.request.urlopen(url, timeout=2).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -123,31 +110,20 @@ def run_up(settings: Settings) -> int:
             return 0
 
 
-def _spawn(command: str, env: dict[str, str], stack: ExitStack) -> subprocess.Popen[bytes]:
-    # A session of its own: Ctrl-C reaches `up` alone, which then stops everything in order.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "switchboard", command], env=env, start_new_session=True
-    )
-    stack.callback(_stop_process, process)
-    return process
+def _spawn(command: str, env: dict[str, str], stack: ExitStack) -> ChildProcess:
+    child = ChildProcess(command, env, own_session=True).start()
+    stack.callback(child.stop)
+    return child
 
 
-def _stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> int:
+def _supervise(children: dict[str, ChildProcess]) -> int:
     while True:
-        for name, process in children.items():
-            status = process.poll()
-            if status is not None:
-                print(f"the {name} exited with status {status}; stopping", file=sys.stderr)
+        for name, child in children.items():
+            if child.exited():
+                print(
+                    f"the {name} exited with status {child.exit_status()}; stopping",
+                    file=sys.stderr,
+                )
                 return 1
         time.sleep(0.5)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import psycopg
 import pytest
 
@@ -106,3 +108,21 @@ def pipeline(
     start_worker: Callable[..., Process],
 ) -> Pipeline:
     return Pipeline(fresh_broker, registry_url, make_database(), start_worker)
+
+
+# Hypothesis drives sync tests, so sink tests run their coroutines on a loop of their own.
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def conn(
+    make_database: Callable[[], str], loop: asyncio.AbstractEventLoop
+) -> Iterator[asyncpg.Connection]:
+    """A connection to a fresh database of the module's own."""
+    connection = loop.run_until_complete(asyncpg.connect(make_database()))
+    yield connection
+    loop.run_until_complete(connection.close())

@@ -1,16 +1,10 @@
-"""Real processes for end-to-end tests: `switchboard api` and `switchboard worker`."""
+"""End-to-end test helpers: processes, polling, publishing."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
+import asyncio
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from confluent_kafka import Producer
@@ -19,8 +13,14 @@ from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 from schemas.codec import TopicCodec
 from schemas.topics import INPUT_TOPICS, Topic
 from switchboard.broker import ensure_topics, producer_config
+from switchboard.processes import ChildProcess as Process
+from switchboard.processes import http_answers
 
 T = TypeVar("T")
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    return loop.run_until_complete(coro)
 
 
 def wait_until(
@@ -35,59 +35,6 @@ def wait_until(
         time.sleep(interval)
         last = probe()
     return last
-
-
-class Process:
-    """A `switchboard` subprocess whose output goes to a log file, for post-mortems."""
-
-    def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
-        self.command = command
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "switchboard", self.command],
-            env={**os.environ, **self.env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no final commit, no flush."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def http_answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=2).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 async def publish(
@@ -107,3 +54,6 @@ def publish_raw(bootstrap: str, topic: str, messages: Iterable[tuple[str | None,
         producer.produce(topic, key=key, value=value)
         producer.poll(0)
     assert producer.flush(30) == 0, "messages left undelivered"
+
+
+__all__ = ["Process", "http_answers", "publish", "publish_raw", "run", "wait_until"]

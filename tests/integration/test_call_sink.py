@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 
 from sinks.calls import write_call_events
 from streams.calls import CallEvent
+from tests.integration.stack import run
 from tests.unit.test_call_fold import RING_GROUP_ANSWERED
 
 pytestmark = pytest.mark.integration
@@ -36,24 +36,6 @@ SNAPSHOT = {
     "download_sync": """SELECT enterprise_id, asterisk_host, total_downloaded_events,
         last_successful_sync FROM download_sync ORDER BY 1, 2""",
 }
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="module")
-def conn(make_database: Any, loop: asyncio.AbstractEventLoop) -> Iterator[asyncpg.Connection]:
-    connection = loop.run_until_complete(asyncpg.connect(make_database()))
-    yield connection
-    loop.run_until_complete(connection.close())
-
-
-def run(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
-    return loop.run_until_complete(coro)
 
 
 async def rows_after(conn: asyncpg.Connection, batches: list[list[CallEvent]]) -> dict[str, Any]:

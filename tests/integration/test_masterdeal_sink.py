@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from streams.masterdeal import (
     fold_deal,
     master_deal_id_for,
 )
+from tests.integration.stack import run
 from tests.unit.test_masterdeal import DEAL_ID, PIPELINE, T0, event
 
 pytestmark = pytest.mark.integration
@@ -45,24 +45,6 @@ SNAPSHOT = {
     "events": """SELECT event_key, deal_id, source_system, event_id, event_type, occurred_at,
         raw FROM master_deal_event ORDER BY event_key""",
 }
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture(scope="module")
-def conn(make_database: Any, loop: asyncio.AbstractEventLoop) -> Iterator[asyncpg.Connection]:
-    connection = loop.run_until_complete(asyncpg.connect(make_database()))
-    yield connection
-    loop.run_until_complete(connection.close())
-
-
-def run(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
-    return loop.run_until_complete(coro)
 
 
 async def rows_after(
