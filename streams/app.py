@@ -34,6 +34,7 @@ from sinks.calls import write_call_events
 from sinks.masterdeal import due_deals, write_deal_events
 from sinks.postgres import create_pool
 from sinks.queue_events import write_queue_events
+from sinks.reconcile import reconcile
 from streams import faust_fixes, metrics
 from streams.calls import CallEvent
 from streams.errors import error_record
@@ -201,6 +202,16 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
             await publisher.publish(states)
             # Durable on the broker before next_deadline moves on, or the breach is lost.
             await app.producer.flush()
+
+    @app.timer(interval=settings.reconcile_interval_sec, on_leader=True)
+    async def reconcile_domains() -> None:
+        async with (await runtime.pool()).acquire() as conn:
+            report = await reconcile(conn, sla=policy, now=datetime.now(UTC), repair=True)
+        metrics.DESYNCS.labels("lags").inc(report.lagging)
+        metrics.DESYNCS.labels("leads").inc(report.leading)
+        # Repairs are committed; republishing their deals' canonical events is idempotent.
+        await publisher.publish(report.repaired_states)
+        log.info("reconciled", **{k: v for k, v in report.to_json().items() if k != "desyncs"})
 
 
 def _pipeline(

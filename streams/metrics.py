@@ -40,3 +40,8 @@ CANONICAL_PUBLISHED = Counter(
     "masterdeal.* events published (repeats included: ids are deterministic), by topic.",
     ["topic"],
 )
+DESYNCS = Counter(
+    "switchboard_masterdeal_desyncs_total",
+    "Deals whose master stage lagged or led their domains' statuses, by direction.",
+    ["direction"],
+)

@@ -140,6 +140,19 @@ def lag(**kwargs: Any) -> None:
     sys.exit(asyncio.run(print_lag(_settings(kwargs))))
 
 
+@main.command()
+@_settings_options
+@click.option("--dry-run", is_flag=True, help="Report the desyncs; repair nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def reconcile(dry_run: bool, as_json: bool, **kwargs: Any) -> None:
+    """Compare each domain's last status with the master stage, repair what the mapping allows
+    (a lagging stage), and report every desync; a leading stage is reported, never moved back.
+    Repaired deals' canonical events go to masterdeal.* when a broker is configured."""
+    from switchboard.reconcile import run_reconcile
+
+    sys.exit(asyncio.run(run_reconcile(_settings(kwargs), dry_run=dry_run, as_json=as_json)))
+
+
 @main.group("import")
 def import_() -> None:
     """Import real data from files."""

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # MasterDeal SLA targets, e.g. "briefed=2d,offer_ready=5d,deal=30d"; unset: the defaults.
     sla: str | None = None
     sla_check_interval_sec: float = 5.0
+    # Seed 7.4.2: a daily reconciliation of each domain's status with the master stage.
+    reconcile_interval_sec: float = 24 * 3600
     log_level: str = "INFO"
 
     def require_kafka(self) -> str:
