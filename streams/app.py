@@ -8,6 +8,7 @@ not the work itself, is what limits a Python stream processor.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -95,8 +96,12 @@ class CanonicalPublisher:
     re-fold the deal and publish again.
     """
 
+    # Remembered to time each canonical event's first publication, not its repeats.
+    FIRST_PUBLICATIONS_REMEMBERED = 100_000
+
     def __init__(self, app: faust.App, registry: AsyncSchemaRegistryClient) -> None:
         self.app = app
+        self._published: OrderedDict[str, None] = OrderedDict()
         self.topics = {
             t.name: app.topic(t.name, key_serializer="raw", value_serializer="raw")
             for t in MASTERDEAL_TOPICS
@@ -111,6 +116,16 @@ class CanonicalPublisher:
                 value = codec.encode(event.to_record())
                 await self.topics[event.topic].send(key=event.master_deal_id.encode(), value=value)
                 metrics.CANONICAL_PUBLISHED.labels(event.topic).inc()
+                self._observe_first(event.event_id, event.topic, event.occurred_at)
+
+    def _observe_first(self, event_id: str, topic: str, occurred_at: datetime) -> None:
+        if event_id in self._published:
+            return
+        self._published[event_id] = None
+        if len(self._published) > self.FIRST_PUBLICATIONS_REMEMBERED:
+            self._published.popitem(last=False)
+        delay = (datetime.now(UTC) - occurred_at).total_seconds()
+        metrics.PUBLICATION_DELAY.labels(topic).observe(max(0.0, delay))
 
 
 class TopicErrorSink(ErrorSink):
@@ -186,6 +201,8 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
     ) -> list[DealState]:
         # Stream time, not wall time: a replay of old events must not see every deal overrun.
         stream_time = max(e.occurred_at for e in events)
+        for event in events:
+            metrics.DOMAIN_EVENTS.labels(event.event_type).inc()
         states = await write_deal_events(conn, events, sla=policy, now=stream_time)
         await publisher.publish(states)
         return states

@@ -45,3 +45,14 @@ DESYNCS = Counter(
     "Deals whose master stage lagged or led their domains' statuses, by direction.",
     ["direction"],
 )
+DOMAIN_EVENTS = Counter(
+    "switchboard_domain_events_total",
+    "New (not duplicate) business-domain events folded into master deals, by event type.",
+    ["event_type"],
+)
+PUBLICATION_DELAY = Histogram(
+    "switchboard_masterdeal_publication_delay_seconds",
+    "Event time of the causing domain event to the first publication of its canonical event.",
+    ["topic"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+)
