@@ -41,6 +41,7 @@ from streams.calls import CallEvent
 from streams.errors import error_record
 from streams.ingest import ErrorSink, TopicIngest
 from streams.masterdeal import (
+    SLA_BREACHED_TOPIC,
     DealEvent,
     DealState,
     SlaPolicy,
@@ -116,16 +117,19 @@ class CanonicalPublisher:
                 value = codec.encode(event.to_record())
                 await self.topics[event.topic].send(key=event.master_deal_id.encode(), value=value)
                 metrics.CANONICAL_PUBLISHED.labels(event.topic).inc()
-                self._observe_first(event.event_id, event.topic, event.occurred_at)
+                if self._first_publication(event.event_id):
+                    delay = (datetime.now(UTC) - event.occurred_at).total_seconds()
+                    metrics.PUBLICATION_DELAY.labels(event.topic).observe(max(0.0, delay))
+                    if event.topic == SLA_BREACHED_TOPIC:
+                        metrics.SLA_BREACHES.labels(event.sla or "unknown").inc()
 
-    def _observe_first(self, event_id: str, topic: str, occurred_at: datetime) -> None:
+    def _first_publication(self, event_id: str) -> bool:
         if event_id in self._published:
-            return
+            return False
         self._published[event_id] = None
         if len(self._published) > self.FIRST_PUBLICATIONS_REMEMBERED:
             self._published.popitem(last=False)
-        delay = (datetime.now(UTC) - occurred_at).total_seconds()
-        metrics.PUBLICATION_DELAY.labels(topic).observe(max(0.0, delay))
+        return True
 
 
 class TopicErrorSink(ErrorSink):

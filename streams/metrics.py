@@ -56,3 +56,8 @@ PUBLICATION_DELAY = Histogram(
     ["topic"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
 )
+SLA_BREACHES = Counter(
+    "switchboard_masterdeal_sla_breaches_total",
+    "SLA breaches published (first publication of each breach), by target.",
+    ["target"],
+)
