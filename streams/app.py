@@ -118,6 +118,15 @@ class CanonicalPublisher:
                 await self.topics[event.topic].send(key=event.master_deal_id.encode(), value=value)
                 metrics.CANONICAL_PUBLISHED.labels(event.topic).inc()
                 if self._first_publication(event.event_id):
+                    log.info(
+                        "canonical event published",
+                        topic=event.topic,
+                        stage=event.stage,
+                        event_id=event.event_id,
+                        correlation_id=event.correlation_id,
+                        master_deal_id=event.master_deal_id,
+                        caused_by=list(event.caused_by),
+                    )
                     delay = (datetime.now(UTC) - event.occurred_at).total_seconds()
                     metrics.PUBLICATION_DELAY.labels(event.topic).observe(max(0.0, delay))
                     if event.topic == SLA_BREACHED_TOPIC:
@@ -157,7 +166,6 @@ def create_app(settings: Settings) -> faust.App:
         store="memory://",
         autodiscover=False,
         topic_partitions=settings.topic_partitions,
-        topic_disable_leader=True,
         broker_session_timeout=broker.SESSION_TIMEOUT_SEC,
         broker_heartbeat_interval=broker.HEARTBEAT_INTERVAL_SEC,
         producer_max_batch_size=broker.FAUST_PRODUCER_MAX_BATCH_SIZE,

@@ -36,6 +36,7 @@ def _identifiers(topic: Topic, record: dict[str, Any]) -> dict[str, Any]:
         "event_id": record.get("event_id"),
         "correlation_id": record.get("correlation_id") or topic.key_of(record),
         "call_id": record.get("call_id"),
+        "master_deal_id": record.get("master_deal_id"),
     }
 
 

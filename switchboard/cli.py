@@ -106,12 +106,19 @@ def produce(topic: str, file: str, **kwargs: Any) -> None:
 @click.option(
     "--speed", type=float, default=1.0, show_default=True, help="Simulated seconds per real second."
 )
+@click.option(
+    "--deal-rate",
+    type=float,
+    default=None,
+    help="New master deals per second (0: none). Default: a tenth of --rate.",
+)
 def simulate(
     duration: float,
     rate: float,
     seed: int | None,
     enterprises: tuple[str, ...],
     speed: float,
+    deal_rate: float | None,
     **kwargs: Any,
 ) -> None:
     """Realistic synthetic traffic for the input topics, with progress."""
@@ -126,6 +133,7 @@ def simulate(
                 seed=seed,
                 enterprises=list(enterprises) or None,
                 speed=speed,
+                deal_rate=deal_rate,
             )
         )
     )

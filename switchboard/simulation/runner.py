@@ -23,6 +23,7 @@ from schemas import topics
 from switchboard.produce import Publisher, PublishError
 from switchboard.settings import Settings
 from switchboard.simulation import Scenario, SimEvent, Timeline
+from switchboard.simulation.deals import DealScenario
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES, TelephonyScenario
 
 EXIT_OK, EXIT_FAILED, EXIT_ABORTED = 0, 1, 130
@@ -31,6 +32,8 @@ _FAILURES_SHOWN = 10
 # While draining there is no waiting, so the loop is given a turn (signals, progress) this often.
 _YIELD_EVERY_EVENTS = 256
 _ABORT_FLUSH_SEC = 5.0
+# New deals per new call unless --deal-rate says otherwise: deals are far rarer than calls.
+DEALS_PER_CALL = 0.1
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,13 @@ class SimulationOptions:
     seed: int
     enterprises: tuple[str, ...] = DEFAULT_ENTERPRISES
     speed: float = 1.0  # simulated seconds per wall-clock second
+    # New deals per wall-clock second; None: DEALS_PER_CALL of `rate`. Each deal's business
+    # days are compressed further (see switchboard.simulation.deals).
+    deal_rate: float | None = None
+
+    @property
+    def deals_per_second(self) -> float:
+        return self.rate * DEALS_PER_CALL if self.deal_rate is None else self.deal_rate
 
     def start_time(self, now: datetime) -> datetime:
         """When simulated time begins: now, or, sped up, early enough that the window of new
@@ -50,8 +60,10 @@ class SimulationOptions:
 def build_timeline(options: SimulationOptions, start: datetime) -> tuple[Timeline, list[Scenario]]:
     """Every scenario of the simulation, in simulated time, from one seeded generator."""
     rng = random.Random(options.seed)
+    speed, tenants = options.speed, options.enterprises
     scenarios: list[Scenario] = [
-        TelephonyScenario(rng, start, options.rate / options.speed, enterprises=options.enterprises)
+        TelephonyScenario(rng, start, options.rate / speed, enterprises=tenants),
+        DealScenario(rng, start, options.deals_per_second / speed, enterprises=tenants),
     ]
     return Timeline(rng, scenarios, until=options.duration * options.speed), scenarios
 
@@ -206,7 +218,8 @@ async def run(settings: Settings, options: SimulationOptions, err: TextIO = sys.
     now, anchor = datetime.now(UTC), loop.time()
     timeline, scenarios = build_timeline(options, options.start_time(now))
     console.line(
-        f"simulating {options.rate:g} calls/s for {options.duration:g} s"
+        f"simulating {options.rate:g} calls/s and {options.deals_per_second:g} deals/s"
+        f" for {options.duration:g} s"
         f" ({options.speed:g}x time, seed {options.seed}, enterprises"
         f" {', '.join(options.enterprises)}); Ctrl-C stops"
     )

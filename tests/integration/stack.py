@@ -11,7 +11,7 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
-from schemas.topics import INPUT_TOPICS, Topic
+from schemas.topics import ALL_TOPICS, Topic
 from switchboard.broker import ensure_topics, producer_config
 from switchboard.processes import ChildProcess as Process
 from switchboard.processes import http_answers
@@ -40,7 +40,7 @@ def wait_until(
 async def publish(
     bootstrap: str, registry_url: str, topic: Topic, records: Iterable[dict[str, Any]]
 ) -> int:
-    ensure_topics(bootstrap, INPUT_TOPICS, partitions=6)
+    ensure_topics(bootstrap, ALL_TOPICS, partitions=6)
     codec = TopicCodec(topic, AsyncSchemaRegistryClient({"url": registry_url}))
     await codec.register()
     values = [(topic.key_of(r), codec.encode(r)) for r in records]

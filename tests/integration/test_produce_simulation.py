@@ -1,5 +1,5 @@
 """`switchboard simulate` as users run it: every event of the seeded stream reaches the broker,
-decodable, through the built-in registry, and every call in flight is finished."""
+decodable, through the built-in registry, and every call and deal in flight is finished."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
-from schemas.topics import TELEPHONY_CALLS, TELEPHONY_QUEUE, topic
+from schemas.topics import DOMAIN_TOPICS, TELEPHONY_CALLS, TELEPHONY_QUEUE, topic
 from switchboard.broker import consumer_config
 from switchboard.simulation.runner import SimulationOptions, build_timeline
 
@@ -33,7 +33,7 @@ def simulate(
     options: SimulationOptions, broker: str, registry_url: str, home: Path
 ) -> subprocess.CompletedProcess[str]:
     flags = ["--duration", str(options.duration), "--rate", str(options.rate)]
-    flags += ["--seed", str(options.seed)]
+    flags += ["--seed", str(options.seed), "--deal-rate", str(options.deals_per_second)]
     for enterprise in options.enterprises:
         flags += ["--enterprise", enterprise]
     return subprocess.run(
@@ -54,8 +54,9 @@ def simulate(
 async def consume_enterprise(
     broker: str, registry_url: str, enterprise: str, expected: int
 ) -> list[tuple[str, dict[str, Any]]]:
-    """(topic, decoded value) of one tenant's events on the telephony topics."""
-    topics = [TELEPHONY_CALLS, TELEPHONY_QUEUE]
+    """(topic, decoded value) of one tenant's events: its calls, and its deals on the six domain
+    topics (their deal_ids carry the tenant)."""
+    topics = [TELEPHONY_CALLS, TELEPHONY_QUEUE, *DOMAIN_TOPICS]
     registry = AsyncSchemaRegistryClient({"url": registry_url})
     codecs = {t.name: TopicCodec(t, registry) for t in topics}
     consumer = Consumer(consumer_config(broker, f"test-simulate-{uuid.uuid4().hex[:8]}"))
@@ -71,11 +72,17 @@ async def consume_enterprise(
             codec = codecs[message.topic()]
             await codec.fetch_writers([message.value()])
             record = codec.decode(message.value())
-            if record["enterprise_id"] == enterprise:
+            if _tenant(record) == enterprise:
                 found.append((message.topic(), record))
     finally:
         await asyncio.to_thread(consumer.close)
     return found
+
+
+def _tenant(record: dict[str, Any]) -> str:
+    if "enterprise_id" in record:
+        return str(record["enterprise_id"])
+    return str(record["deal_id"]).rsplit("-D", 1)[0]
 
 
 async def test_simulate_publishes_the_whole_seeded_stream(
@@ -83,7 +90,9 @@ async def test_simulate_publishes_the_whole_seeded_stream(
 ) -> None:
     # A tenant of its own tells this run's events from everything else on the shared topics.
     enterprise = f"t{uuid.uuid4().hex[:6]}"
-    options = SimulationOptions(duration=3, rate=4, seed=20250604, enterprises=(enterprise,))
+    options = SimulationOptions(
+        duration=3, rate=4, seed=20250604, enterprises=(enterprise,), deal_rate=2
+    )
     timeline, _ = build_timeline(options, datetime.now(UTC))
     expected = Counter(shape(e.topic, e.record) for e in timeline)
 
@@ -95,7 +104,7 @@ async def test_simulate_publishes_the_whole_seeded_stream(
     published = await consume_enterprise(broker, registry_url, enterprise, sum(expected.values()))
     assert Counter(shape(name, record) for name, record in published) == expected
     for name, record in published:
-        assert topic(name).key_of(record) == record["call_id"]
+        assert topic(name).key_of(record) == record.get("call_id", record.get("deal_id"))
     # The run stopped arrivals after 3 s and still finished every call it had started.
     started = {
         r["call_id"] for n, r in published if n == "telephony.calls" and r["event_type"] == "start"
@@ -104,3 +113,6 @@ async def test_simulate_publishes_the_whole_seeded_stream(
         r["call_id"] for n, r in published if n == "telephony.calls" and r["event_type"] == "hangup"
     }
     assert started and started == ended
+    # Its deals went out whole, creation included, their days of history compressed to seconds.
+    deals = {r["deal_id"] for n, r in published if r["event_type"] == "crm.deal.created"}
+    assert deals and deals == {r["deal_id"] for n, r in published if "deal_id" in r}
