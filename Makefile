@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint install bench clean
+.PHONY: up test lint install bench bench-masterdeal clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
+
+bench-masterdeal: $(STAMP)
+	$(BIN)/python -m bench.masterdeal
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .switchboard

@@ -61,7 +61,7 @@ async def _copy_all(
     started: float | None = None
     copied = 0
     while copied < events:
-        messages = await _next_batch(consumer)
+        messages = await next_batch(consumer)
         started = started or time.perf_counter()
         rows = [_row(message, codec.decode(message.value())) for message in messages]
         await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
@@ -71,7 +71,7 @@ async def _copy_all(
     return Rate(copied, time.perf_counter() - started)
 
 
-async def _next_batch(consumer: Consumer) -> list[Message]:
+async def next_batch(consumer: Consumer) -> list[Message]:
     deadline = time.monotonic() + STALL_SEC
     while time.monotonic() < deadline:
         messages: list[Message] = await asyncio.to_thread(consumer.consume, BATCH, 0.5)

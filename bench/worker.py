@@ -31,7 +31,7 @@ def measure_worker(stack: Stack, counts: Counts, batch_size: int) -> tuple[Rate,
     """
     database_url = stack.new_database(migrated=True)
     launched = time.perf_counter()
-    worker = stack.start("worker", _worker_env(stack, database_url, batch_size))
+    worker = stack.start("worker", worker_env(stack, database_url, batch_size))
     with psycopg.connect(database_url, autocommit=True) as conn:
         first_at, first_rows = _poll(conn, worker, lambda rows, _calls: rows > 0)
         done_at, _ = _poll(
@@ -44,7 +44,7 @@ def measure_worker(stack: Stack, counts: Counts, batch_size: int) -> tuple[Rate,
     return Rate(measured, done_at - first_at), first_at - launched
 
 
-def _worker_env(stack: Stack, database_url: str, batch_size: int) -> dict[str, str]:
+def worker_env(stack: Stack, database_url: str, batch_size: int) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap,
         "DATABASE_URL": database_url,

@@ -1,0 +1,518 @@
+"""bench/masterdeal: domain events per second through the stage machine, and publication delay.
+
+    python -m bench.masterdeal [--events 20000] [--rate 500] [--batch-size 2000] [--json]
+
+On an embedded stack started for the run (bench.stack), N domain events of whole seed 7.6
+deals (bench.deal_traffic) are published once to the six domain topics, then read by a plain
+loop (consume -> decode -> COPY, a few passes) and by `switchboard worker`, timed until every
+deal is closed in master_deal. The figure is the worker's rate as a share of the loop's.
+
+Publication delay: for each canonical event, from the broker timestamp of the domain event
+that completed its transition to that of the first masterdeal.* message with its event_id.
+With everything published up front that is queueing under a backlog, so a second stack runs
+the worker while the same traffic is published at `--rate` events/s: the paced delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import click
+import orjson
+import psycopg
+import structlog
+from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+
+from bench.baseline import next_batch
+from bench.deal_traffic import (
+    CANONICAL_PER_DEAL,
+    TOPIC_OF,
+    DealTraffic,
+    event_ref,
+    generate_deals,
+    warm_up_deal,
+)
+from bench.report import Machine, Rate, machine_facts, today
+from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, wait_for
+from bench.worker import PARTITIONS, worker_env
+from schemas.codec import TopicCodec
+from schemas.topics import DOMAIN_TOPICS, MASTERDEAL_TOPICS
+from switchboard.broker import consumer_config, ensure_topics, producer_config
+from switchboard.logging import configure_logging
+from switchboard.processes import ChildProcess
+
+log = structlog.get_logger(__name__)
+
+STAGING_TABLE = "staged_domain_events"
+FIELDS = tuple(f["name"] for f in DOMAIN_TOPICS[0].schema["fields"])
+COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset", *FIELDS)
+_CREATE_STAGING = f"""
+CREATE TABLE {STAGING_TABLE} (
+    kafka_topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL,
+    event_id TEXT NOT NULL, source_system TEXT NOT NULL, occurred_at TIMESTAMPTZ NOT NULL,
+    correlation_id TEXT NOT NULL, event_type TEXT NOT NULL, deal_id TEXT NOT NULL,
+    master_deal_id TEXT, domain_status TEXT NOT NULL, payload TEXT
+)"""
+_CLOSED = "SELECT count(*) FROM master_deal WHERE stage = 'closed'"
+_ANY_DEAL = "SELECT EXISTS (SELECT 1 FROM master_deal)"
+# The worker's wait for a whole run; generous, as a stuck worker fails the run by this.
+WORKER_TIMEOUT_SEC = 1800.0
+CANONICAL_TIMEOUT_SEC = 120.0
+
+# (topic, key, value, event_id): an encoded domain event ready to produce.
+Encoded = tuple[str, str, bytes, str]
+
+
+@dataclass(frozen=True)
+class Delays:
+    """Publication delays of the distinct canonical events, in milliseconds."""
+
+    canonical_events: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True)
+class Result:
+    events: int  # messages on the domain topics, duplicates included
+    distinct_events: int
+    deals: int
+    batch_size: int
+    baseline_passes: tuple[Rate, ...]
+    worker: Rate
+    worker_startup_sec: float
+    backlog_delay: Delays
+    paced_rate: float  # events/s the paced variant was published at
+    paced_delay: Delays
+    machine: Machine
+    date: str
+
+    @property
+    def baseline(self) -> Rate:
+        """The median pass."""
+        return sorted(self.baseline_passes, key=lambda r: r.per_sec)[len(self.baseline_passes) // 2]
+
+    @property
+    def ratio(self) -> float:
+        return self.worker.per_sec / self.baseline.per_sec if self.baseline.per_sec else 0.0
+
+    def as_json(self) -> bytes:
+        summary: dict[str, Any] = {
+            **asdict(self),
+            "baseline": asdict(self.baseline),
+            "baseline_events_per_sec": round(self.baseline.per_sec),
+            "worker_events_per_sec": round(self.worker.per_sec),
+            "ratio": round(self.ratio, 3),
+        }
+        return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+
+    def as_text(self) -> str:
+        m = self.machine
+        duplicates = self.events - self.distinct_events
+        passes = ", ".join(f"{rate.per_sec:,.0f}" for rate in self.baseline_passes)
+        return "\n".join(
+            (
+                "bench/masterdeal: six domain topics -> master_deal + masterdeal.*, embedded stack",
+                f"  date        {self.date}",
+                f"  events      {self.events} ({duplicates} duplicates), {self.deals} deals",
+                f"  batch size  {self.batch_size}",
+                f"  baseline    {_rate(self.baseline)}  consume -> decode -> COPY",
+                f"              median of {len(self.baseline_passes)} passes: {passes} ev/s",
+                f"  worker      {_rate(self.worker)}  startup {self.worker_startup_sec:.1f} s",
+                f"  ratio       {self.ratio:.3f}",
+                f"  delay       backlog (all published up front): {_delays(self.backlog_delay)}",
+                f"              paced at {self.paced_rate:,.0f} ev/s: {_delays(self.paced_delay)}",
+                f"  machine     {m.cpus} CPUs ({m.cpu_model}), Python {m.python}",
+                f"              PostgreSQL {m.postgresql}, broker {m.broker}",
+            )
+        )
+
+
+def _rate(rate: Rate) -> str:
+    return f"{rate.per_sec:>9,.0f} ev/s ({rate.events} in {rate.seconds:.2f} s)"
+
+
+def _delays(delays: Delays) -> str:
+    return (
+        f"p50 {delays.p50_ms:,.0f} ms, p99 {delays.p99_ms:,.0f} ms, "
+        f"max {delays.max_ms:,.0f} ms ({delays.canonical_events} events)"
+    )
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def run(
+    events: int,
+    batch_size: int,
+    *,
+    rate: float,
+    baseline_passes: int = 3,
+    seed: int = 7,
+    admin_url: str = DEFAULT_ADMIN_URL,
+) -> Result:
+    with (
+        tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
+        embedded_stack(Path(workdir), admin_url) as stack,
+    ):
+        traffic = generate_deals(events, now=datetime.now(UTC), seed=seed)
+        messages = encode(stack, traffic)
+        published = produce(stack.bootstrap, messages)
+        log.info("published", events=traffic.events, deals=traffic.deals)
+        baseline = [measure_baseline(stack, traffic.events) for _ in range(baseline_passes)]
+        worker, startup_sec, backlog = measure_worker(stack, traffic, batch_size, published)
+        log.info("worker done", events_per_sec=round(worker.per_sec))
+        machine = machine_facts(stack.admin_url)
+    paced = measure_paced(events, batch_size, rate=rate, seed=seed, admin_url=admin_url)
+    return Result(
+        events=traffic.events,
+        distinct_events=traffic.distinct_events,
+        deals=traffic.deals,
+        batch_size=batch_size,
+        baseline_passes=tuple(baseline),
+        worker=worker,
+        worker_startup_sec=startup_sec,
+        backlog_delay=backlog,
+        paced_rate=rate,
+        paced_delay=paced,
+        machine=machine,
+        date=today(),
+    )
+
+
+def measure_paced(
+    events: int, batch_size: int, *, rate: float, seed: int, admin_url: str
+) -> Delays:
+    """The delay on a stack of its own, while the traffic is published at `rate` events/s."""
+    with (
+        tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
+        embedded_stack(Path(workdir), admin_url) as stack,
+    ):
+        traffic = generate_deals(events, now=datetime.now(UTC), seed=seed)
+        messages = encode(stack, traffic)
+        database_url = stack.new_database(migrated=True)
+        worker = start_worker(stack, database_url, batch_size)
+        # One deal first, closed before the clock matters: else the delay counts the startup.
+        warm_up = _encode_records(stack, warm_up_deal(datetime.now(UTC)))
+        warm_up_id = warm_up[0][1]
+        published = produce(stack.bootstrap, warm_up)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            wait_for(lambda: _closed(conn) >= 1, timeout=180, what="warm-up", process=worker)
+            publisher = threading.Thread(
+                target=lambda: published.update(produce(stack.bootstrap, messages, rate=rate)),
+                daemon=True,  # should the worker fail, the run ends without waiting for it
+            )
+            publisher.start()
+            wait_for(
+                lambda: _closed(conn) >= traffic.deals + 1,
+                timeout=WORKER_TIMEOUT_SEC,
+                what="every deal closed",
+                process=worker,
+            )
+            publisher.join()
+        delays = asyncio.run(
+            publication_delays(stack, traffic.deals + 1, published, skip={warm_up_id})
+        )
+        log.info("paced done", **asdict(delays))
+        return delays
+
+
+def encode(stack: Stack, traffic: DealTraffic) -> list[Encoded]:
+    return _encode_records(stack, traffic.records)
+
+
+def _encode_records(stack: Stack, records: list[dict[str, Any]]) -> list[Encoded]:
+    ensure_topics(stack.bootstrap, [*DOMAIN_TOPICS, *MASTERDEAL_TOPICS], PARTITIONS)
+    return asyncio.run(_encode(stack.registry_url, records))
+
+
+async def _encode(registry_url: str, records: list[dict[str, Any]]) -> list[Encoded]:
+    registry = AsyncSchemaRegistryClient({"url": registry_url})
+    codecs = {t.name: TopicCodec(t, registry) for t in DOMAIN_TOPICS}
+    for codec in codecs.values():
+        await codec.register()
+    encoded = []
+    for record in records:
+        name = TOPIC_OF[record["event_type"]]
+        value = codecs[name].encode(record)
+        encoded.append((name, record["deal_id"], value, record["event_id"]))
+    return encoded
+
+
+def produce(bootstrap: str, messages: list[Encoded], *, rate: float = 0.0) -> dict[str, int]:
+    """Publishes `messages` (at `rate` per second if set); the first broker timestamp (ms) of
+    each event_id."""
+    timestamps: dict[str, int] = {}
+    failures: list[KafkaError] = []
+
+    def delivered(event_id: str, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            failures.append(error)
+            return
+        at = message.timestamp()[1]
+        timestamps[event_id] = min(at, timestamps.get(event_id, at))
+
+    producer = Producer(producer_config(bootstrap))
+    started = time.perf_counter()
+    for sent, (name, key, value, event_id) in enumerate(messages):
+        if rate and (ahead := sent / rate - (time.perf_counter() - started)) > 0:
+            producer.poll(ahead)
+        while True:
+            try:
+                producer.produce(
+                    name, key=key, value=value, on_delivery=partial(delivered, event_id)
+                )
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                producer.poll(0.1)
+        producer.poll(0)
+    undelivered = producer.flush(120)
+    if undelivered or failures:
+        raise RuntimeError(f"publish failed: {undelivered} undelivered, errors {failures[:3]}")
+    return timestamps
+
+
+# --- the baseline --------------------------------------------------------------------------
+
+
+def measure_baseline(stack: Stack, events: int) -> Rate:
+    """One pass of the plain loop over the six topics, with its own group and database."""
+    database_url = stack.new_database(migrated=False)
+    rate = asyncio.run(_baseline(stack.bootstrap, stack.registry_url, database_url, events))
+    log.info("baseline pass", events_per_sec=round(rate.per_sec))
+    return rate
+
+
+async def _baseline(bootstrap: str, registry_url: str, database_url: str, events: int) -> Rate:
+    registry = AsyncSchemaRegistryClient({"url": registry_url})
+    codecs = {t.name: TopicCodec(t, registry) for t in DOMAIN_TOPICS}
+    for codec in codecs.values():
+        await codec.register()  # the publisher's schema ids: every value's writer schema
+    conn = await asyncpg.connect(database_url)
+    consumer = Consumer(consumer_config(bootstrap, f"bench-baseline-{uuid.uuid4().hex[:8]}"))
+    try:
+        await conn.execute(_CREATE_STAGING)
+        consumer.subscribe(list(codecs))
+        started: float | None = None
+        copied = 0
+        while copied < events:
+            messages = await next_batch(consumer)
+            started = started or time.perf_counter()
+            rows = [_row(m, codecs[str(m.topic())].decode(m.value())) for m in messages]
+            await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
+            consumer.commit(asynchronous=False)
+            copied += len(rows)
+        assert started is not None
+        return Rate(copied, time.perf_counter() - started)
+    finally:
+        consumer.close()
+        await conn.close()
+
+
+def _row(message: Message, record: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        message.topic(),
+        message.partition(),
+        message.offset(),
+        *(record[name] for name in FIELDS),
+    )
+
+
+# --- the worker ----------------------------------------------------------------------------
+
+
+def start_worker(stack: Stack, database_url: str, batch_size: int) -> ChildProcess:
+    env = {
+        **worker_env(stack, database_url, batch_size),
+        # The wall-clock timers would only add work the measured path does not have.
+        "SWITCHBOARD_SLA_CHECK_INTERVAL_SEC": "3600",
+        "SWITCHBOARD_RECONCILE_INTERVAL_SEC": "86400",
+    }
+    return stack.start("worker", env)
+
+
+def measure_worker(
+    stack: Stack, traffic: DealTraffic, batch_size: int, published: Mapping[str, int]
+) -> tuple[Rate, float, Delays]:
+    """The worker's rate from its first master_deal row until every deal is closed, its startup
+    until that first row, and the publication delays of the backlog."""
+    database_url = stack.new_database(migrated=True)
+    launched = time.perf_counter()
+    worker = start_worker(stack, database_url, batch_size)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        first_at = _when(worker, lambda: bool(_scalar(conn, _ANY_DEAL)))
+        done_at = _when(worker, lambda: _closed(conn) >= traffic.deals)
+    # The events waited through the baseline passes and the startup before the worker read
+    # any: the backlog's delays count from its first canonical message at the earliest.
+    delays = asyncio.run(publication_delays(stack, traffic.deals, published, backlog=True))
+    worker.stop()
+    return Rate(traffic.events, done_at - first_at), first_at - launched, delays
+
+
+def _when(worker: ChildProcess, done: Callable[[], bool]) -> float:
+    wait_for(done, timeout=WORKER_TIMEOUT_SEC, what="the worker", process=worker)
+    return time.perf_counter()
+
+
+def _closed(conn: psycopg.Connection[Any]) -> int:
+    return int(_scalar(conn, _CLOSED))
+
+
+def _scalar(conn: psycopg.Connection[Any], sql: str) -> Any:
+    row = conn.execute(sql).fetchone()
+    return row[0] if row else None
+
+
+# --- publication delay ---------------------------------------------------------------------
+
+
+async def publication_delays(
+    stack: Stack,
+    deals: int,
+    published: Mapping[str, int],
+    *,
+    backlog: bool = False,
+    skip: Collection[str] = (),
+) -> Delays:
+    """Reads masterdeal.* from the start until all `deals` deals' canonical events are in;
+    the delays of those not of the deals in `skip`, each counted from its transition's
+    completion or, for a `backlog`, from the first canonical message if that is later."""
+    first = await _first_canonical(stack, deals * CANONICAL_PER_DEAL)
+    not_before_ms = min(at for _, at in first.values()) if backlog else 0
+    return _summary(
+        [
+            at - max(not_before_ms, _completed_at(record, published))
+            for record, at in first.values()
+            if record["deal_id"] not in skip
+        ]
+    )
+
+
+def _completed_at(canonical: Mapping[str, Any], published: Mapping[str, int]) -> int:
+    """When the last domain event the transition needs reached the broker: its `caused_by`
+    events, and the deal's creating event (no transition exists before the deal does)."""
+    refs = [*canonical["caused_by"], event_ref(canonical["deal_id"], 0)]
+    return max(published[ref] for ref in refs)
+
+
+async def _first_canonical(stack: Stack, expected: int) -> dict[str, tuple[dict[str, Any], int]]:
+    """Each canonical event_id with its first message's record and broker timestamp (ms)."""
+    registry = AsyncSchemaRegistryClient({"url": stack.registry_url})
+    codecs = {t.name: TopicCodec(t, registry) for t in MASTERDEAL_TOPICS}
+    consumer = Consumer(consumer_config(stack.bootstrap, f"bench-canonical-{uuid.uuid4().hex[:8]}"))
+    consumer.subscribe(list(codecs))
+    first: dict[str, tuple[dict[str, Any], int]] = {}
+    deadline = time.monotonic() + CANONICAL_TIMEOUT_SEC
+    try:
+        while len(first) < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(first)} of {expected} canonical events published")
+            for message in await asyncio.to_thread(consumer.consume, 5000, 0.5):
+                if message.error():
+                    raise RuntimeError(f"consume failed: {message.error()}")
+                codec = codecs[str(message.topic())]
+                await codec.fetch_writers([message.value()])
+                record = codec.decode(message.value())
+                at = message.timestamp()[1]
+                if record["event_id"] not in first or at < first[record["event_id"]][1]:
+                    first[record["event_id"]] = (record, at)
+    finally:
+        consumer.close()
+    return first
+
+
+def _summary(delays: list[int]) -> Delays:
+    ordered = sorted(delays)
+
+    def percentile(share: float) -> float:
+        """Nearest rank: the smallest delay at least `share` of the delays do not exceed."""
+        return float(ordered[max(0, -(-round(share * 1000) * len(ordered) // 1000) - 1)])
+
+    return Delays(len(ordered), percentile(0.50), percentile(0.99), float(ordered[-1]))
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--events",
+    type=click.IntRange(min=1),
+    default=20_000,
+    show_default=True,
+    help="Domain events to publish.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=1),
+    default=500.0,
+    show_default=True,
+    help="Events/s of the paced variant.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="The worker's SWITCHBOARD_BATCH_SIZE.",
+)
+@click.option(
+    "--baseline-passes",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Baseline passes; the median counts.",
+)
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic.")
+@click.option(
+    "--pg-admin-url",
+    default=DEFAULT_ADMIN_URL,
+    show_default=True,
+    envvar="SWITCHBOARD_BENCH_ADMIN_URL",
+    help="PostgreSQL to create the run's databases on; pgserver when it does not answer.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def main(
+    events: int,
+    rate: float,
+    batch_size: int,
+    baseline_passes: int,
+    seed: int,
+    pg_admin_url: str,
+    as_json: bool,
+) -> None:
+    """Domain events per second into master deals, and canonical publication delay."""
+    configure_logging("INFO")
+    # SIGTERM unwinds like Ctrl-C, so everything the run started is stopped and dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    for chatty in ("alembic", "httpx2", "pgserver"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    result = run(
+        events,
+        batch_size,
+        rate=rate,
+        baseline_passes=baseline_passes,
+        seed=seed,
+        admin_url=pg_admin_url,
+    )
+    click.echo(result.as_json().decode() if as_json else result.as_text())
+
+
+if __name__ == "__main__":
+    main()
