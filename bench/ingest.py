@@ -12,29 +12,25 @@ rate as a share of the baseline's.
 from __future__ import annotations
 
 import asyncio
-import logging
-import signal
-import sys
 import tempfile
-from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
 import structlog
-from confluent_kafka import KafkaError, Producer
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from bench.baseline import run_baseline
+from bench.command import common_options, prepare
+from bench.produce import Encoded, produce
 from bench.report import Rate, Result, machine_facts, today
 from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack
 from bench.traffic import Counts, generate
 from bench.worker import PARTITIONS, measure_worker
 from schemas.codec import TopicCodec
 from schemas.topics import TELEPHONY_CALLS
-from switchboard.broker import ensure_topics, producer_config
-from switchboard.logging import configure_logging
+from switchboard.broker import ensure_topics
 
 log = structlog.get_logger(__name__)
 
@@ -89,68 +85,21 @@ def measure_baseline(stack: Stack, events: int) -> Rate:
 def publish(bootstrap: str, registry_url: str, records: list[dict[str, Any]]) -> None:
     """Every record once to telephony.calls, as Avro in the Confluent wire format."""
     ensure_topics(bootstrap, [TELEPHONY_CALLS], PARTITIONS)
-    messages = asyncio.run(_encode(registry_url, records))
-    _produce(bootstrap, TELEPHONY_CALLS.name, messages)
+    produce(bootstrap, asyncio.run(_encode(registry_url, records)))
 
 
-async def _encode(registry_url: str, records: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+async def _encode(registry_url: str, records: list[dict[str, Any]]) -> list[Encoded]:
     codec = TopicCodec(TELEPHONY_CALLS, AsyncSchemaRegistryClient({"url": registry_url}))
     await codec.register()
-    return [(TELEPHONY_CALLS.key_of(r) or "", codec.encode(r)) for r in records]
-
-
-def _produce(bootstrap: str, topic: str, messages: Iterable[tuple[str, bytes]]) -> None:
-    failures: list[KafkaError] = []
-
-    def delivered(error: KafkaError | None, _message: object) -> None:
-        if error is not None:
-            failures.append(error)
-
-    producer = Producer(producer_config(bootstrap))
-    for key, value in messages:
-        while True:
-            try:
-                producer.produce(topic, key=key, value=value, on_delivery=delivered)
-                break
-            except BufferError:  # the local queue is full: let deliveries drain it
-                producer.poll(0.1)
-        producer.poll(0)
-    undelivered = producer.flush(120)
-    if undelivered or failures:
-        raise RuntimeError(f"publish failed: {undelivered} undelivered, errors {failures[:3]}")
+    encoded = []
+    for record in records:
+        key = TELEPHONY_CALLS.key_of(record) or ""
+        encoded.append((TELEPHONY_CALLS.name, key, codec.encode(record), record["event_id"]))
+    return encoded
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--events",
-    type=click.IntRange(min=1),
-    default=200_000,
-    show_default=True,
-    help="Raw events to publish.",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=2000,
-    show_default=True,
-    help="The worker's SWITCHBOARD_BATCH_SIZE.",
-)
-@click.option(
-    "--baseline-passes",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Baseline passes; the median counts.",
-)
-@click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic.")
-@click.option(
-    "--pg-admin-url",
-    default=DEFAULT_ADMIN_URL,
-    show_default=True,
-    envvar="SWITCHBOARD_BENCH_ADMIN_URL",
-    help="PostgreSQL to create the run's databases on; pgserver when it does not answer.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@common_options(events=200_000, what="Raw events to publish.")
 def main(
     events: int,
     batch_size: int,
@@ -160,11 +109,7 @@ def main(
     as_json: bool,
 ) -> None:
     """Raw call events per second, broker to PostgreSQL rows: the worker against a plain loop."""
-    configure_logging("INFO")
-    # SIGTERM unwinds like Ctrl-C, so everything the run started is stopped and dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    for chatty in ("alembic", "httpx2", "pgserver"):  # a line per migration, request, command
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    prepare()
     result = run(
         events, batch_size, baseline_passes=baseline_passes, seed=seed, admin_url=pg_admin_url
     )

@@ -16,9 +16,6 @@ the worker while the same traffic is published at `--rate` events/s: the paced d
 from __future__ import annotations
 
 import asyncio
-import logging
-import signal
-import sys
 import tempfile
 import threading
 import time
@@ -26,7 +23,6 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +31,11 @@ import click
 import orjson
 import psycopg
 import structlog
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import Consumer, Message
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from bench.baseline import next_batch
+from bench.command import common_options, prepare
 from bench.deal_traffic import (
     CANONICAL_PER_DEAL,
     TOPIC_OF,
@@ -47,13 +44,14 @@ from bench.deal_traffic import (
     generate_deals,
     warm_up_deal,
 )
+from bench.produce import Encoded, produce
 from bench.report import Machine, Rate, machine_facts, today
 from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, wait_for
 from bench.worker import PARTITIONS, worker_env
 from schemas.codec import TopicCodec
 from schemas.topics import DOMAIN_TOPICS, MASTERDEAL_TOPICS
-from switchboard.broker import consumer_config, ensure_topics, producer_config
-from switchboard.logging import configure_logging
+from streams.kpis import percentile_nearest_rank
+from switchboard.broker import consumer_config, ensure_topics
 from switchboard.processes import ChildProcess
 
 log = structlog.get_logger(__name__)
@@ -75,7 +73,6 @@ WORKER_TIMEOUT_SEC = 1800.0
 CANONICAL_TIMEOUT_SEC = 120.0
 
 # (topic, key, value, event_id): an encoded domain event ready to produce.
-Encoded = tuple[str, str, bytes, str]
 
 
 @dataclass(frozen=True)
@@ -255,39 +252,6 @@ async def _encode(registry_url: str, records: list[dict[str, Any]]) -> list[Enco
     return encoded
 
 
-def produce(bootstrap: str, messages: list[Encoded], *, rate: float = 0.0) -> dict[str, int]:
-    """Publishes `messages` (at `rate` per second if set); the first broker timestamp (ms) of
-    each event_id."""
-    timestamps: dict[str, int] = {}
-    failures: list[KafkaError] = []
-
-    def delivered(event_id: str, error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            failures.append(error)
-            return
-        at = message.timestamp()[1]
-        timestamps[event_id] = min(at, timestamps.get(event_id, at))
-
-    producer = Producer(producer_config(bootstrap))
-    started = time.perf_counter()
-    for sent, (name, key, value, event_id) in enumerate(messages):
-        if rate and (ahead := sent / rate - (time.perf_counter() - started)) > 0:
-            producer.poll(ahead)
-        while True:
-            try:
-                producer.produce(
-                    name, key=key, value=value, on_delivery=partial(delivered, event_id)
-                )
-                break
-            except BufferError:  # the local queue is full: let deliveries drain it
-                producer.poll(0.1)
-        producer.poll(0)
-    undelivered = producer.flush(120)
-    if undelivered or failures:
-        raise RuntimeError(f"publish failed: {undelivered} undelivered, errors {failures[:3]}")
-    return timestamps
-
-
 # --- the baseline --------------------------------------------------------------------------
 
 
@@ -440,24 +404,15 @@ async def _first_canonical(stack: Stack, expected: int) -> dict[str, tuple[dict[
 def _summary(delays: list[int]) -> Delays:
     ordered = sorted(delays)
 
-    def percentile(share: float) -> float:
-        """Nearest rank: the smallest delay at least `share` of the delays do not exceed."""
-        return float(ordered[max(0, -(-round(share * 1000) * len(ordered) // 1000) - 1)])
-
-    return Delays(len(ordered), percentile(0.50), percentile(0.99), float(ordered[-1]))
+    p50, p99 = (percentile_nearest_rank(ordered, pct) or 0.0 for pct in (50, 99))
+    return Delays(len(ordered), p50, p99, float(ordered[-1]))
 
 
 # --- the command ---------------------------------------------------------------------------
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--events",
-    type=click.IntRange(min=1),
-    default=20_000,
-    show_default=True,
-    help="Domain events to publish.",
-)
+@common_options(events=20_000, what="Domain events to publish.")
 @click.option(
     "--rate",
     type=click.FloatRange(min=1),
@@ -465,29 +420,6 @@ def _summary(delays: list[int]) -> Delays:
     show_default=True,
     help="Events/s of the paced variant.",
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=2000,
-    show_default=True,
-    help="The worker's SWITCHBOARD_BATCH_SIZE.",
-)
-@click.option(
-    "--baseline-passes",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Baseline passes; the median counts.",
-)
-@click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic.")
-@click.option(
-    "--pg-admin-url",
-    default=DEFAULT_ADMIN_URL,
-    show_default=True,
-    envvar="SWITCHBOARD_BENCH_ADMIN_URL",
-    help="PostgreSQL to create the run's databases on; pgserver when it does not answer.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def main(
     events: int,
     rate: float,
@@ -498,11 +430,7 @@ def main(
     as_json: bool,
 ) -> None:
     """Domain events per second into master deals, and canonical publication delay."""
-    configure_logging("INFO")
-    # SIGTERM unwinds like Ctrl-C, so everything the run started is stopped and dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    for chatty in ("alembic", "httpx2", "pgserver"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    prepare()
     result = run(
         events,
         batch_size,
