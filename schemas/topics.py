@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from typing import Any
@@ -16,7 +16,6 @@ class Topic:
     key_fields: tuple[str, ...]
     is_input: bool = True
     compacted: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def subject(self) -> str:

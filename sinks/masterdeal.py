@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,6 @@ import orjson
 
 from streams.masterdeal import (
     DEAL_CREATED,
-    DEAL_TARGET,
     DealEvent,
     DealState,
     HistoryEntry,
@@ -30,6 +30,7 @@ from streams.masterdeal import (
     Stage,
     canonical_events,
     fold_deal,
+    sla_targets,
 )
 
 _LOCK_DEALS = """
@@ -161,60 +162,9 @@ async def load_deal(
     return fold_deal(stored.values(), sla=sla, now=now) if stored else None
 
 
-def event_from_raw(event_key: str, raw: str | bytes) -> DealEvent:
-    """The event again from master_deal_event.raw, as `raw_event` wrote it."""
-    record = orjson.loads(raw)
-    return DealEvent(
-        event_key=event_key,
-        event_id=record["event_id"],
-        source_system=record["source_system"],
-        occurred_at=datetime.fromisoformat(record["occurred_at"]),
-        correlation_id=record["correlation_id"],
-        event_type=record["event_type"],
-        deal_id=record["deal_id"],
-        domain_status=record["domain_status"],
-        master_deal_id=record["master_deal_id"],
-        payload=record["payload"],
-    )
-
-
-def raw_event(event: DealEvent) -> str:
-    """What master_deal_event.raw holds: every field of the event but its key (a column)."""
-    return orjson.dumps(
-        {
-            "event_id": event.event_id,
-            "source_system": event.source_system,
-            "occurred_at": event.occurred_at,
-            "correlation_id": event.correlation_id,
-            "event_type": event.event_type,
-            "deal_id": event.deal_id,
-            "domain_status": event.domain_status,
-            "master_deal_id": event.master_deal_id,
-            "payload": event.payload,
-        },
-        option=orjson.OPT_UTC_Z,
-    ).decode()
-
-
-def sla_targets(state: DealState) -> list[dict[str, Any]]:
-    """Each SLA target the deal has: its deadline and when it was met (None: not yet).
-
-    A stage's target is met when the deal leaves the stage, the deal's when it closes; the
-    target is breached when it was met after its deadline, or is still unmet past it.
-    """
-    policy = state.policy
-    exits: list[datetime | None] = [t.occurred_at for t in state.transitions[1:]]
-    targets: list[dict[str, Any]] = [
-        {"target": entered.stage, "deadline": entered.occurred_at + limit, "met_at": left}
-        for entered, left in zip(state.transitions, [*exits, None], strict=True)
-        if (limit := policy.stages.get(entered.stage)) is not None
-    ]
-    created_at = state.created_at
-    if created_at is not None and policy.deal is not None:
-        targets.append(
-            {"target": DEAL_TARGET, "deadline": created_at + policy.deal, "met_at": state.closed_at}
-        )
-    return targets
+def sla_targets_json(state: DealState) -> list[dict[str, Any]]:
+    """What master_deal.sla_targets stores: the domain's targets, as JSON values."""
+    return [asdict(target) for target in sla_targets(state)]
 
 
 # --- the re-fold ---------------------------------------------------------------------------
@@ -245,7 +195,7 @@ async def _refold(
 
 async def _stored_events(conn: asyncpg.Connection, deal_ids: list[str]) -> dict[str, DealEvent]:
     rows = await conn.fetch(_STORED_EVENTS, deal_ids)
-    return {r["event_key"]: event_from_raw(r["event_key"], r["raw"]) for r in rows}
+    return {r["event_key"]: DealEvent.from_raw(r["event_key"], r["raw"]) for r in rows}
 
 
 async def _write_events(
@@ -264,7 +214,7 @@ async def _write_events(
             [e.event_id for e in changed],
             [e.event_type for e in changed],
             [e.occurred_at for e in changed],
-            [raw_event(e) for e in changed],
+            [e.to_raw() for e in changed],
         )
 
 
@@ -284,7 +234,7 @@ def _deal_columns(states: list[DealState]) -> list[list[object]]:
         ["breached" if targets else "ok" for targets in breached],
         # Targets are stage names or "deal": no spaces, so a space-joined text is an array.
         [" ".join(targets) for targets in breached],
-        [_json(sla_targets(s)) for s in states],
+        [_json(sla_targets_json(s)) for s in states],
         [s.next_deadline for s in states],
         [_json([{"topic": e.topic, **e.to_record()} for e in canonical_events(s)]) for s in states],
     ]

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import orjson
+
 from streams.dedup import dedup_key
 
 Stage = Literal["lead_created", "briefed", "offer_ready", "contracting", "closing", "closed"]
@@ -123,6 +125,18 @@ class DealEvent:
             master_deal_id=record.get("master_deal_id"),
             payload=record.get("payload"),
         )
+
+    def to_raw(self) -> str:
+        """Every field but the key, as JSON: what master_deal_event.raw keeps."""
+        fields = {f: getattr(self, f) for f in self.__slots__ if f != "event_key"}
+        return orjson.dumps(fields, option=orjson.OPT_UTC_Z).decode()
+
+    @classmethod
+    def from_raw(cls, event_key: str, raw: str | bytes) -> DealEvent:
+        """The event again from what `to_raw` wrote."""
+        fields = orjson.loads(raw)
+        fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
+        return cls(event_key=event_key, **fields)
 
     @property
     def domain(self) -> str:
@@ -372,6 +386,31 @@ def _deal_deadline(state: DealState) -> datetime | None:
     if created_at is None or state.policy.deal is None:
         return None
     return created_at + state.policy.deal
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTarget:
+    """A stage's target is met when the deal leaves the stage, the deal's when it closes."""
+
+    target: str  # a stage name, or "deal"
+    deadline: datetime
+    met_at: datetime | None
+
+    def breached(self, now: datetime) -> bool:
+        """Met after its deadline, or still unmet past it; exactly on time is on time."""
+        return (self.met_at or now) > self.deadline
+
+
+def sla_targets(state: DealState) -> list[SlaTarget]:
+    """Each SLA target the deal has, with its deadline and when it was met."""
+    targets = [
+        SlaTarget(entered.stage, deadline, left)
+        for entered, deadline, left in _stage_deadlines(state)
+    ]
+    deal_deadline = _deal_deadline(state)
+    if deal_deadline is not None:
+        targets.append(SlaTarget(DEAL_TARGET, deal_deadline, state.closed_at))
+    return targets
 
 
 def _open_deadlines(state: DealState) -> Iterable[tuple[str, datetime]]:

@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     # How long a dedup key is remembered: duplicates arriving later than this are caught only
     # by the database's natural keys, which make them harmless but not free.
     dedup_ttl_sec: int = 7 * 24 * 3600
-    sink_retries: int = 5
     # MasterDeal SLA targets, e.g. "briefed=2d,offer_ready=5d,deal=30d"; unset: the defaults.
     sla: str | None = None
     sla_check_interval_sec: float = 5.0

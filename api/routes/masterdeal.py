@@ -22,7 +22,7 @@ from aiohttp import web
 from api.errors import not_found
 from api.json import json_response
 from api.keys import POOL
-from streams.masterdeal import STAGES
+from streams.masterdeal import STAGES, SlaTarget
 
 # master_deal_id first: should one deal's deal_id equal another's master_deal_id, the id wins.
 _DEAL = """
@@ -82,26 +82,25 @@ def master_deal_body(
 
 
 def sla_state(targets: list[dict[str, Any]], *, now: datetime) -> dict[str, Any]:
-    """Each target (sinks.masterdeal.sla_targets) with whether it is breached at `now`.
-
-    As in streams.masterdeal: a target is breached when it was met after its deadline or is
-    still unmet past it (exactly on time is on time); the next deadline is the earliest one of
-    an unmet target still ahead.
-    """
-    assessed = []
-    upcoming = []
-    for target in targets:
-        deadline = datetime.fromisoformat(target["deadline"])
-        met_at = datetime.fromisoformat(target["met_at"]) if target["met_at"] else None
-        assessed.append({**target, "breached": (met_at or now) > deadline})
-        if met_at is None and deadline >= now:
-            upcoming.append(deadline)
-    breached = [t["target"] for t in assessed if t["breached"]]
+    """The stored targets judged at `now` by the domain's rule; the next deadline is the
+    earliest of an unmet target still ahead."""
+    parsed = [
+        SlaTarget(
+            t["target"],
+            datetime.fromisoformat(t["deadline"]),
+            datetime.fromisoformat(t["met_at"]) if t["met_at"] else None,
+        )
+        for t in targets
+    ]
+    breached = [t.target for t in parsed if t.breached(now)]
+    upcoming = [t.deadline for t in parsed if t.met_at is None and t.deadline >= now]
     return {
         "state": "breached" if breached else "ok",
         "breached": breached,
         "next_deadline": min(upcoming, default=None),
-        "targets": assessed,
+        "targets": [
+            {**raw, "breached": t.breached(now)} for raw, t in zip(targets, parsed, strict=True)
+        ],
     }
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sinks.masterdeal import due_deals, load_deal, sla_targets, write_deal_events
+from sinks.masterdeal import due_deals, load_deal, write_deal_events
 from streams.masterdeal import (
     DealEvent,
     SlaPolicy,
@@ -179,14 +179,6 @@ def test_the_timer_finds_a_deal_past_its_deadline_and_records_the_breach(
         loop, conn.fetchrow("SELECT sla_state, sla_breached, next_deadline FROM master_deal")
     )
     assert tuple(deal) == ("breached", ["briefed"], T0 + timedelta(days=30))
-
-
-def test_sla_targets_breach_exactly_where_the_fold_does() -> None:
-    late = [*PIPELINE[:-1], replace(PIPELINE[-1], occurred_at=T0 + timedelta(days=35))]
-    for events in (PIPELINE, late, PIPELINE[:4]):
-        state = fold_deal(events, sla=POLICY, now=NOW)
-        breached = [t["target"] for t in sla_targets(state) if (t["met_at"] or NOW) > t["deadline"]]
-        assert breached == [b.target for b in state.breaches]
 
 
 def test_a_deal_loads_by_either_id_and_not_before_it_is_created(

@@ -15,6 +15,7 @@ from streams.masterdeal import (
     fold_deal,
     parse_sla_policy,
     sla_breaches,
+    sla_targets,
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -135,3 +136,28 @@ def test_a_closed_deal_is_within_sla_up_to_its_deadline_inclusive() -> None:
     assert closed_within_sla(closed_on(30.01)) is False
     assert closed_on(30).next_deadline is None
     assert closed_on(30).breaches == ()
+
+
+@pytest.mark.parametrize("closed_on_day", [None, 20, 35])
+def test_targets_are_breached_exactly_where_the_fold_reports_breaches(
+    closed_on_day: float | None,
+) -> None:
+    events = [
+        *BRIEFED,
+        event(3, "crm.offer.sent", 2),
+        event(4, "docflow.contract.signed", 3),
+        event(5, "legal.approved", 3),
+        event(6, "dcm.invoice.issued", 4),
+    ]
+    if closed_on_day is not None:
+        events.append(event(7, "dcm.closeout.completed", closed_on_day))
+    now = T0 + timedelta(days=60)
+    state = fold_deal(events, sla=POLICY, now=now)
+    assert [t.target for t in sla_targets(state) if t.breached(now)] == [
+        b.target for b in sla_breaches(state, now)
+    ]
+
+
+def test_a_deal_event_round_trips_through_its_raw_json() -> None:
+    original = BRIEFED[1]
+    assert DealEvent.from_raw(original.event_key, original.to_raw()) == original
