@@ -22,12 +22,9 @@ import asyncpg
 import orjson
 
 from streams.masterdeal import (
-    DEAL_CREATED,
     DealEvent,
     DealState,
-    HistoryEntry,
     SlaPolicy,
-    Stage,
     canonical_events,
     fold_deal,
     sla_targets,
@@ -241,43 +238,20 @@ def _deal_columns(states: list[DealState]) -> list[list[object]]:
 
 
 def _history_columns(states: list[DealState]) -> list[list[object]]:
-    rows = [(s, h, after) for s in states for h, after in _stages_after(s)]
+    rows = [(s, h) for s in states for h in s.history]
     return [
-        [h.event.event_key for _, h, _ in rows],
-        [s.master_deal_id for s, _, _ in rows],
-        [h.event.domain for _, h, _ in rows],
-        [h.event.event_type for _, h, _ in rows],
-        [h.event.domain_status for _, h, _ in rows],
-        [h.event.occurred_at for _, h, _ in rows],
-        [h.applied_at for _, h, _ in rows],
-        [h.moved_stage for _, h, _ in rows],
-        [after for _, _, after in rows],
-        [h.event.event_id for _, h, _ in rows],
-        [h.event.correlation_id for _, h, _ in rows],
+        [h.event.event_key for _, h in rows],
+        [s.master_deal_id for s, _ in rows],
+        [h.event.domain for _, h in rows],
+        [h.event.event_type for _, h in rows],
+        [h.event.domain_status for _, h in rows],
+        [h.event.occurred_at for _, h in rows],
+        [h.applied_at for _, h in rows],
+        [h.moved_stage for _, h in rows],
+        [h.stage_after for _, h in rows],
+        [h.event.event_id for _, h in rows],
+        [h.event.correlation_id for _, h in rows],
     ]
-
-
-def _stages_after(state: DealState) -> list[tuple[HistoryEntry, Stage]]:
-    """Each history entry of a created deal with the stage the deal was in right after it.
-
-    The history is in event-time order, but the fold applied events in another: the creating
-    event first, then the events it held (dated at the creation), then the rest.
-    """
-    creator = next(h.event for h in state.history if h.event.event_type == DEAL_CREATED)
-
-    def applied_order(entry: HistoryEntry) -> tuple[datetime, bool, tuple[datetime, str]]:
-        applied_at = entry.applied_at or entry.event.occurred_at  # never None once created
-        return (applied_at, entry.event.event_key != creator.event_key, entry.event.order)
-
-    moves = iter(state.transitions)
-    stage: Stage | None = None
-    after: dict[str, Stage] = {}
-    for entry in sorted(state.history, key=applied_order):
-        if entry.moved_stage:
-            stage = next(moves).stage
-        assert stage is not None, "a created deal's first applied event creates it"
-        after[entry.event.event_key] = stage
-    return [(h, after[h.event.event_key]) for h in state.history]
 
 
 def _domain_status_columns(states: list[DealState]) -> list[list[object]]:

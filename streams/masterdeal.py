@@ -227,6 +227,8 @@ class HistoryEntry:
     # the deal has not been created yet.
     applied_at: datetime | None
     moved_stage: bool
+    # The deal's stage right after the event took effect (None while it is held).
+    stage_after: Stage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,12 +286,12 @@ class _Walk:
         self.first_of_type.setdefault(event.event_type, event)
         reached = highest_stage(self.first_of_type)
         if reached is None or (self.stage is not None and _RANK[reached] <= _RANK[self.stage]):
-            self.history.append(HistoryEntry(event, at, moved_stage=False))
+            self.history.append(HistoryEntry(event, at, moved_stage=False, stage_after=self.stage))
             return
         caused_by = _requirement_refs(reached, self.first_of_type)
         self.transitions.append(Transition(self.stage, reached, at, caused_by))
         self.stage = reached
-        self.history.append(HistoryEntry(event, at, moved_stage=True))
+        self.history.append(HistoryEntry(event, at, moved_stage=True, stage_after=reached))
 
 
 def fold_deal(events: Iterable[DealEvent], *, sla: SlaPolicy, now: datetime) -> DealState:
