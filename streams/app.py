@@ -213,8 +213,6 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
     ) -> list[DealState]:
         # Stream time, not wall time: a replay of old events must not see every deal overrun.
         stream_time = max(e.occurred_at for e in events)
-        for event in events:
-            metrics.DOMAIN_EVENTS.labels(event.event_type).inc()
         states = await write_deal_events(conn, events, sla=policy, now=stream_time)
         await publisher.publish(states)
         return states

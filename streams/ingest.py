@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 
@@ -47,11 +47,16 @@ class Accepted(Generic[T]):
     event: T
 
 
-class ErrorSink:
+class ErrorSink(Protocol):
     """Publishes to error.events; implemented over the worker's producer."""
 
-    async def publish(self, message: Message, reason: str, *, stage: str, attempts: int) -> None:
-        raise NotImplementedError
+    async def publish(
+        self, message: Message, reason: str, *, stage: str, attempts: int
+    ) -> None: ...
+
+
+def _event_type(event: object) -> str:
+    return str(getattr(event, "event_type", "unknown"))
 
 
 @dataclass
@@ -79,6 +84,8 @@ class TopicIngest(Generic[T]):
         metrics.EVENTS_DUPLICATE.labels(name).inc(len(accepted) - len(fresh))
         written = await self._write(fresh)
         self.seen.remember(a.seen for a in written)
+        for event_type, count in Counter(_event_type(a.event) for a in written).items():
+            metrics.EVENTS_WRITTEN.labels(name, event_type).inc(count)
         if messages:
             metrics.NEWEST_EVENT.labels(name).set(max(m.timestamp for m in messages))
         metrics.BATCH_SECONDS.labels(name).observe(time.perf_counter() - started)

@@ -45,10 +45,10 @@ DESYNCS = Counter(
     "Deals whose master stage lagged or led their domains' statuses, by direction.",
     ["direction"],
 )
-DOMAIN_EVENTS = Counter(
-    "switchboard_domain_events_total",
-    "New (not duplicate) business-domain events folded into master deals, by event type.",
-    ["event_type"],
+EVENTS_WRITTEN = Counter(
+    "switchboard_events_written_total",
+    "New events made durable in PostgreSQL, by topic and event type.",
+    ["topic", "event_type"],
 )
 PUBLICATION_DELAY = Histogram(
     "switchboard_masterdeal_publication_delay_seconds",
