@@ -14,20 +14,17 @@ from typing import Any
 
 import orjson
 
+from streams.events import TenantEvent
+
 PHASES = ("start", "dial", "bridge", "hangup")
 SOURCE_PRECEDENCE = ("live", "downloaded", "migrated")
 _PHASE_RANK = {phase: rank for rank, phase in enumerate(PHASES)}
 
 
 @dataclass(frozen=True, slots=True)
-class CallEvent:
+class CallEvent(TenantEvent):
     """A decoded, validated telephony.calls value with its dedup key."""
 
-    event_key: str
-    source_system: str
-    event_id: str
-    occurred_at: datetime
-    enterprise_id: str
     call_id: str
     event_type: str
     call_type: str
@@ -43,11 +40,7 @@ class CallEvent:
     @classmethod
     def from_record(cls, event_key: str, record: dict[str, Any]) -> CallEvent:
         return cls(
-            event_key=event_key,
-            source_system=record["source_system"],
-            event_id=record.get("event_id") or "",
-            occurred_at=record["occurred_at"],
-            enterprise_id=record["enterprise_id"],
+            **cls.envelope(event_key, record),
             call_id=record["call_id"],
             event_type=record["event_type"],
             call_type=record["call_type"],

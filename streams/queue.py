@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
+
+from streams.events import TenantEvent
 
 
 @dataclass(frozen=True, slots=True)
-class QueueEvent:
-    event_key: str
-    source_system: str
-    event_id: str
-    occurred_at: datetime
-    enterprise_id: str
+class QueueEvent(TenantEvent):
     call_id: str
     queue_id: str
     event_type: str
@@ -27,11 +23,7 @@ class QueueEvent:
     @classmethod
     def from_record(cls, event_key: str, record: dict[str, Any]) -> QueueEvent:
         return cls(
-            event_key=event_key,
-            source_system=record["source_system"],
-            event_id=record.get("event_id") or "",
-            occurred_at=record["occurred_at"],
-            enterprise_id=record["enterprise_id"],
+            **cls.envelope(event_key, record),
             call_id=record["call_id"],
             queue_id=record["queue_id"],
             event_type=record["event_type"],
