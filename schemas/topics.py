@@ -47,6 +47,8 @@ TELEPHONY_AGENTS = Topic("telephony.agents", ("agent_id",))
 DIGITAL_MESSAGES = Topic("digital.messages", ("conversation_id",))
 CRM_OUTCOMES = Topic("crm.outcomes", ("call_id", "conversation_id", "external_id"))
 REFERENCE_DIMENSIONS = Topic("reference.dimensions", ("kind", "id"), compacted=True)
+# Not in the contract's input list: what POST /api/ingest/interactions publishes.
+INGEST_INTERACTIONS = Topic("ingest.interactions", ("external_id",))
 DOMAIN_TOPICS = tuple(
     Topic(name, ("deal_id",))
     for name in (
@@ -76,6 +78,7 @@ INPUT_TOPICS: tuple[Topic, ...] = (
     DIGITAL_MESSAGES,
     CRM_OUTCOMES,
     REFERENCE_DIMENSIONS,
+    INGEST_INTERACTIONS,
     *DOMAIN_TOPICS,
 )
 OUTPUT_TOPICS: tuple[Topic, ...] = (*MASTERDEAL_TOPICS, ERROR_EVENTS)

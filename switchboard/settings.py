@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     sla_check_interval_sec: float = 5.0
     # Seed 7.4.2: a daily reconciliation of each domain's status with the master stage.
     reconcile_interval_sec: float = 24 * 3600
+    # Contact-centre analytics. An event older than `late_grace_sec` (against the wall clock) no
+    # longer changes its interval: it goes to error.events as "late", so closed intervals that
+    # were reported stay as reported. Raise it to backfill or replay older history.
+    late_grace_sec: float = 30 * 24 * 3600
+    # Months of raw events and facts kept; older monthly partitions are dropped daily.
+    retention_months: int = 13
+    retention_interval_sec: float = 24 * 3600
+    # Which source system is the master of each dimension kind: its versions win a conflict.
+    dimension_masters: str = "agent=hr,department=hr,queue=routing,channel=routing,topic=crm"
     log_level: str = "INFO"
 
     def require_kafka(self) -> str:

@@ -1,0 +1,77 @@
+"""Monthly partitions of the large tables: created on demand, dropped by retention.
+
+A writer calls `ensure_partitions` for the instants of its batch inside its own transaction, so a
+month's partition exists before the first row for it, and a rolled-back batch leaves nothing
+remembered that is not there. The creation itself is the database function of migration 0004.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import asyncpg
+
+# Each partitioned table, and the column it is partitioned on.
+PARTITIONED: dict[str, str] = {
+    "queue_event": "occurred_at",
+    "agent_event": "occurred_at",
+    "message_event": "occurred_at",
+    "fact_interaction_timing": "enqueued_at",
+    "fact_response": "asked_at",
+}
+# Per-bucket tables, small enough to stay whole; retention deletes their old rows instead.
+BUCKETED: dict[str, str] = {
+    "fact_queue_interval": "bucket_start",
+    "fact_agent_interval": "bucket_start",
+    "fact_agent_state_interval": "bucket_start",
+    "fact_agent_state": "started_at",
+}
+_MONTH = re.compile(r"_y(\d{4})m(\d{2})$")
+
+
+async def ensure_partitions(
+    conn: asyncpg.Connection, table: str, instants: Iterable[datetime]
+) -> None:
+    months = sorted({_month_start(i) for i in instants})
+    if months:
+        await conn.execute(
+            "SELECT switchboard_ensure_partition($1, m) FROM unnest($2::timestamptz[]) AS m",
+            table,
+            months,
+        )
+
+
+def retention_cutoff(now: datetime, retention_months: int) -> datetime:
+    """The first instant kept: the start of the month `retention_months` before now's month."""
+    months = now.year * 12 + now.month - 1 - retention_months
+    return datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC)
+
+
+async def drop_expired(
+    conn: asyncpg.Connection, *, now: datetime, retention_months: int
+) -> list[str]:
+    """Drops every partition wholly before the cutoff and deletes older bucket rows; returns the
+    partitions dropped."""
+    cutoff = retention_cutoff(now, retention_months)
+    dropped = []
+    for table in PARTITIONED:
+        rows = await conn.fetch(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = $1::regclass",
+            table,
+        )
+        for row in rows:
+            match = _MONTH.search(row["relname"])
+            if match and datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC) < cutoff:
+                await conn.execute(f'DROP TABLE "{row["relname"]}"')
+                dropped.append(row["relname"])
+    for table, column in BUCKETED.items():
+        await conn.execute(f"DELETE FROM {table} WHERE {column} < $1", cutoff)
+    return dropped
+
+
+def _month_start(instant: datetime) -> datetime:
+    utc = instant.astimezone(UTC)
+    return datetime(utc.year, utc.month, 1, tzinfo=UTC)
