@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint install bench bench-masterdeal clean
+.PHONY: up test lint install bench bench-masterdeal bench-kpis bench-analytics clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ bench: $(STAMP)
 
 bench-masterdeal: $(STAMP)
 	$(BIN)/python -m bench.masterdeal
+
+bench-kpis: $(STAMP)
+	$(BIN)/python -m bench.kpis
+
+bench-analytics: $(STAMP)
+	$(BIN)/python -m bench.analytics
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .switchboard

@@ -13,7 +13,19 @@ from aiohttp.abc import AbstractAccessLogger
 from api.auth import TOKEN_CACHE, TokenCache, auth_middleware
 from api.errors import error_middleware
 from api.keys import POOL, SETTINGS
-from api.routes import calls, health, lag, masterdeal, metrics, openapi, schema_registry
+from api.routes import (
+    calls,
+    dictionaries,
+    health,
+    ingest,
+    kpis,
+    lag,
+    masterdeal,
+    metrics,
+    openapi,
+    queues,
+    schema_registry,
+)
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -35,7 +47,19 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[TOKEN_CACHE] = TokenCache()
     app.cleanup_ctx.append(_database_pool)
-    for resource in (health, metrics, openapi, calls, lag, masterdeal, schema_registry):
+    for resource in (
+        health,
+        metrics,
+        openapi,
+        calls,
+        lag,
+        masterdeal,
+        schema_registry,
+        dictionaries,
+        ingest,
+        kpis,
+        queues,
+    ):
         resource.setup(app)
     return app
 

@@ -15,6 +15,15 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
+from api.analytics.schema import (
+    KPIS_PARAMETERS,
+    KPIS_SCHEMA,
+    OPERATORS_SCHEMA,
+    QUEUES_SCHEMA,
+    RANGE_PARAMETERS,
+    TIMESERIES_PARAMETERS,
+    TIMESERIES_SCHEMA,
+)
 from api.routes.calls import (
     CALL_STATUSES,
     CALL_TYPES,
@@ -22,6 +31,8 @@ from api.routes.calls import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
 )
+from api.routes.dictionaries import DICTIONARY_PARAMETERS, DICTIONARY_SCHEMA
+from api.routes.ingest import INGEST_REQUEST_SCHEMA, INGEST_RESPONSE_SCHEMA
 from api.routes.masterdeal import MASTER_DEAL_SCHEMA
 
 Schema = dict[str, Any]
@@ -351,6 +362,123 @@ PATHS: dict[str, dict[str, Schema]] = {
             },
         }
     },
+    "/api/dictionaries/{kind}": {
+        "get": {
+            "operationId": "getDictionary",
+            "tags": ["dictionaries"],
+            "summary": "Reference dimension members (SCD2): current, or as of `at`",
+            "description": (
+                "The token's enterprises' members and the global ones (enterpriseId ''). Where"
+                " sources disagree, the kind's master source system wins."
+            ),
+            "parameters": DICTIONARY_PARAMETERS,
+            "responses": {
+                "200": _json("The members.", DICTIONARY_SCHEMA),
+                "400": _error_ref("InvalidParameter"),
+                "403": _error_ref("Forbidden"),
+                "404": _error_ref("NotFound"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
+    "/api/ingest/interactions": {
+        "post": {
+            "operationId": "ingestInteractions",
+            "tags": ["ingest"],
+            "summary": "Post one interaction or up to 1000; idempotent by external_id",
+            "description": (
+                "Published to ingest.interactions and stored by the worker, so they appear in"
+                " queries shortly after the 202. Posting the same content again changes"
+                " nothing; posting an external_id with other content replaces it."
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": INGEST_REQUEST_SCHEMA}},
+            },
+            "responses": {
+                "202": _json("The broker has every item.", INGEST_RESPONSE_SCHEMA),
+                "400": _error("An item is invalid (`invalid_body`; `index`, `field` say where)."),
+                "403": _error_ref("Forbidden"),
+                **_PROTECTED_ERRORS,
+                "503": _error("The broker or the schema registry is unavailable; retry later."),
+            },
+        }
+    },
+    "/api/kpis": {
+        "get": {
+            "operationId": "getKpis",
+            "tags": ["analytics"],
+            "summary": "Contact-centre KPIs of a range, with the queue depth across it",
+            "description": (
+                "Ranges are half-open [from, to) and need not be aligned: whole quarter hours"
+                " come from the 15-minute facts, the rest from the sessions themselves."
+            ),
+            "parameters": KPIS_PARAMETERS,
+            "responses": {
+                "200": _json("The KPIs.", KPIS_SCHEMA),
+                "400": _error_ref("InvalidParameter"),
+                "403": _error_ref("Forbidden"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
+    "/api/timeseries": {
+        "get": {
+            "operationId": "getTimeseries",
+            "tags": ["analytics"],
+            "summary": "One metric per bucket of a range",
+            "description": (
+                "Each value is the metric of that bucket's figures alone (responseSec: the"
+                " nearest-rank p95 of the bucket's responses; queueDepth: sessions waiting at"
+                " the bucket start, null for instants still to come)."
+            ),
+            "parameters": TIMESERIES_PARAMETERS,
+            "responses": {
+                "200": _json("One entry per bucket.", TIMESERIES_SCHEMA),
+                "400": _error_ref("InvalidParameter"),
+                "403": _error_ref("Forbidden"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
+    "/api/queues": {
+        "get": {
+            "operationId": "listQueueKpis",
+            "tags": ["analytics"],
+            "summary": "The KPIs per queue",
+            "description": (
+                "A row per queue with a session in the range; the KPIs as /api/kpis"
+                " computes them, on that queue's sessions, wrap-ups and responses."
+            ),
+            "parameters": RANGE_PARAMETERS,
+            "responses": {
+                "200": _json("The queues.", QUEUES_SCHEMA),
+                "400": _error_ref("InvalidParameter"),
+                "403": _error_ref("Forbidden"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
+    "/api/operators": {
+        "get": {
+            "operationId": "listOperatorKpis",
+            "tags": ["analytics"],
+            "summary": "The KPIs, talk, wrap-up and state time per agent",
+            "description": (
+                "A row per agent who answered, wrapped up or replied in the range or, without"
+                " a queue_id or channel filter, logged time or a ring-no-answer there. Login,"
+                " ready and not-ready time is the spans' overlap with the range; a wrap-up"
+                " counts where it started."
+            ),
+            "parameters": RANGE_PARAMETERS,
+            "responses": {
+                "200": _json("The agents.", OPERATORS_SCHEMA),
+                "400": _error_ref("InvalidParameter"),
+                "403": _error_ref("Forbidden"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
     "/masterdeal/{id}": {
         "get": {
             "operationId": "getMasterDeal",
@@ -409,6 +537,7 @@ COMPONENTS: Schema = {
 TAGS = [
     {"name": "operations", "description": "Health, metrics and this document."},
     {"name": "calls", "description": "Calls, their participants and events (seed 002 tables)."},
+    {"name": "analytics", "description": "Contact-centre KPIs (contract section 7)."},
     {
         "name": "schema-registry",
         "description": (

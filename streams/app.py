@@ -23,23 +23,39 @@ from prometheus_client import start_http_server
 from schemas.codec import TopicCodec
 from schemas.topics import (
     ALL_TOPICS,
+    CRM_OUTCOMES,
+    DIGITAL_MESSAGES,
     DOMAIN_TOPICS,
     ERROR_EVENTS,
+    INGEST_INTERACTIONS,
     INPUT_TOPICS,
     MASTERDEAL_TOPICS,
+    REFERENCE_DIMENSIONS,
+    TELEPHONY_AGENTS,
     TELEPHONY_CALLS,
     TELEPHONY_QUEUE,
     Topic,
 )
+from sinks.agent_events import write_agent_events
 from sinks.calls import write_call_events
+from sinks.dimensions import write_dimension_events
+from sinks.interactions import write_interactions
 from sinks.masterdeal import due_deals, write_deal_events
+from sinks.messages import write_messages
+from sinks.outcomes import write_outcomes
+from sinks.partitions import drop_expired
 from sinks.postgres import create_pool
 from sinks.queue_events import write_queue_events
 from sinks.reconcile import reconcile
 from streams import faust_fixes, metrics
+from streams.agents import AgentEvent
 from streams.calls import CallEvent
+from streams.digital import MessageEvent
+from streams.dimensions import DimensionEvent, parse_dimension_masters
 from streams.errors import error_record
 from streams.ingest import ErrorSink, TopicIngest
+from streams.interactions import InteractionEvent
+from streams.late import LateCheck, late_check
 from streams.masterdeal import (
     SLA_BREACHED_TOPIC,
     DealEvent,
@@ -49,6 +65,7 @@ from streams.masterdeal import (
     parse_sla_policy,
 )
 from streams.messages import Message
+from streams.outcomes import OutcomeEvent
 from streams.queue import QueueEvent
 from streams.state import SeenEvents
 from switchboard import broker
@@ -180,7 +197,9 @@ def create_app(settings: Settings) -> faust.App:
     error_topic = app.topic(ERROR_EVENTS.name, key_serializer="raw", value_serializer="raw")
     errors = TopicErrorSink(error_topic, TopicCodec(ERROR_EVENTS, runtime.registry))
     _pipeline(app, runtime, errors, TELEPHONY_CALLS, CallEvent.from_record, write_call_events)
-    _pipeline(app, runtime, errors, TELEPHONY_QUEUE, QueueEvent.from_record, write_queue_events)
+    _telephony_analytics(app, runtime, errors)
+    _digital_and_reference(app, runtime, errors)
+    _retention(app, runtime)
     _masterdeal(app, runtime, errors)
 
     healer = faust_fixes.OffsetHealer(bootstrap, settings.app_id)
@@ -241,6 +260,76 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
         log.info("reconciled", **{k: v for k, v in report.to_json().items() if k != "desyncs"})
 
 
+def _telephony_analytics(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
+    """Queue and agent events into the contact-centre facts; too-late events are refused."""
+    late = late_check(runtime.settings.late_grace_sec)
+    _pipeline(
+        app,
+        runtime,
+        errors,
+        TELEPHONY_QUEUE,
+        QueueEvent.from_record,
+        write_queue_events,
+        too_late=late,
+    )
+    _pipeline(
+        app,
+        runtime,
+        errors,
+        TELEPHONY_AGENTS,
+        AgentEvent.from_record,
+        write_agent_events,
+        too_late=late,
+    )
+
+
+def _digital_and_reference(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
+    """Digital messages, CRM outcomes, reference dimensions and the interactions posted to the
+    API. Only messages feed intervals, so only they are refused when too late."""
+    settings = runtime.settings
+    masters = parse_dimension_masters(settings.dimension_masters)
+
+    async def write_dimensions(conn: asyncpg.Connection, events: Sequence[DimensionEvent]) -> int:
+        return await write_dimension_events(conn, events, masters=masters)
+
+    late = late_check(settings.late_grace_sec)
+    _pipeline(
+        app,
+        runtime,
+        errors,
+        DIGITAL_MESSAGES,
+        MessageEvent.from_record,
+        write_messages,
+        too_late=late,
+    )
+    _pipeline(app, runtime, errors, CRM_OUTCOMES, OutcomeEvent.from_record, write_outcomes)
+    _pipeline(
+        app, runtime, errors, REFERENCE_DIMENSIONS, DimensionEvent.from_record, write_dimensions
+    )
+    _pipeline(
+        app,
+        runtime,
+        errors,
+        INGEST_INTERACTIONS,
+        InteractionEvent.from_record,
+        write_interactions,
+    )
+
+
+def _retention(app: faust.App, runtime: Runtime) -> None:
+    """Daily: drops the monthly partitions (and bucket rows) older than the retention."""
+    settings = runtime.settings
+
+    @app.timer(interval=settings.retention_interval_sec, on_leader=True)
+    async def drop_expired_partitions() -> None:
+        async with (await runtime.pool()).acquire() as conn, conn.transaction():
+            dropped = await drop_expired(
+                conn, now=datetime.now(UTC), retention_months=settings.retention_months
+            )
+        if dropped:
+            log.info("expired partitions dropped", partitions=dropped)
+
+
 def _pipeline(
     app: faust.App,
     runtime: Runtime,
@@ -248,6 +337,8 @@ def _pipeline(
     topic: Topic,
     to_event: Callable[[str, dict[str, Any]], T],
     write: Callable[[asyncpg.Connection, Sequence[T]], Awaitable[object]],
+    *,
+    too_late: LateCheck | None = None,
 ) -> None:
     """An agent for `topic` with its dedup table and the timer that expires it."""
     settings = runtime.settings
@@ -270,6 +361,7 @@ def _pipeline(
         errors=errors,
         to_event=to_event,
         write=runtime.writer(write),
+        too_late=too_late,
     )
 
     @app.agent(source, name=f"ingest-{topic.name}")

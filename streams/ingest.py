@@ -21,6 +21,8 @@ from schemas.validate import validation_error
 from sinks.postgres import TRANSIENT_ERRORS, until_durable
 from streams import metrics
 from streams.dedup import dedup_key
+from streams.late import STAGE as LATE_STAGE
+from streams.late import LateCheck
 from streams.messages import Message
 from streams.state import Seen, SeenEvents
 
@@ -68,6 +70,8 @@ class TopicIngest(Generic[T]):
     to_event: Callable[[str, dict[str, Any]], T]
     # Writes a batch all-or-nothing; raises on failure.
     write: Callable[[Sequence[T]], Awaitable[object]]
+    # Refuses events too old to change what was reported (streams.late); None accepts any age.
+    too_late: LateCheck | None = None
 
     async def process(self, messages: Sequence[Message]) -> int:
         """Returns how many new events were written."""
@@ -103,6 +107,11 @@ class TopicIngest(Generic[T]):
             if reason:
                 with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
                     await self._reject(message, reason, stage="validate")
+                continue
+            late = self.too_late(record) if self.too_late else None
+            if late:
+                with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
+                    await self._reject(message, late, stage=LATE_STAGE)
                 continue
             entity = self.topic.key_of(record) or ""
             key = dedup_key(record, entity)

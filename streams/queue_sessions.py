@@ -17,7 +17,7 @@ How queue_log reads, and therefore how the fold reads:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,6 +25,12 @@ from enum import StrEnum
 from streams.queue import QueueEvent
 
 DEFAULT_SHORT_ABANDON_SEC = 10.0
+# A session with no exit this long after its enqueue lost its exit event: nobody waits a day.
+LOST_AFTER = timedelta(days=1)
+
+# The short-abandon threshold of a session: per queue_id, or asked of (queue_id, enqueue time)
+# when it depends on the queue dimension's version valid at that time.
+ShortAbandonThreshold = Mapping[str, float] | Callable[[str, datetime], float]
 
 
 class Outcome(StrEnum):
@@ -96,8 +102,11 @@ class QueueSession:
         return (self.call_id, self.queue_id, self.enqueued_at)
 
     def waiting_at(self, instant: datetime) -> bool:
-        """In the queue at `instant`: entered at or before it and not yet left."""
-        return self.enqueued_at <= instant and (self.exited_at is None or instant < self.exited_at)
+        """In the queue at `instant`: entered at or before it, not yet left, and not lost."""
+        left = self.enqueued_at + LOST_AFTER
+        if self.exited_at is not None:
+            left = min(left, self.exited_at)
+        return self.enqueued_at <= instant < left
 
 
 def event_order(event: QueueEvent) -> tuple[datetime, int, str]:
@@ -108,31 +117,39 @@ def event_order(event: QueueEvent) -> tuple[datetime, int, str]:
 def fold_sessions(
     events: Iterable[QueueEvent],
     *,
-    short_abandon_sec: Mapping[str, float] | None = None,
+    short_abandon_sec: ShortAbandonThreshold | None = None,
 ) -> tuple[QueueSession, ...]:
     """Every session the events describe, ordered by (call_id, enqueue time, queue_id).
 
-    `short_abandon_sec` is per queue_id (the queue dimension's `short_abandon_sec`); queues not in
-    it use 10 s. An abandon counts as short when its wait is at most that ("left within"), the
+    `short_abandon_sec` is per queue_id (the queue dimension's `short_abandon_sec`), or a function
+    of (queue_id, enqueue time) for thresholds that change over time; queues a mapping does not
+    name use 10 s. An abandon counts as short when its wait is at most that ("left within"), the
     same inclusive reading as the SLA's "wait <= T". The events may belong to any number of calls.
     """
     distinct = {e.event_key: e for e in events}
     by_stay: dict[tuple[str, str, str], list[QueueEvent]] = defaultdict(list)
     for event in distinct.values():
         by_stay[(event.enterprise_id, event.call_id, event.queue_id)].append(event)
-    thresholds = short_abandon_sec or {}
+    threshold = _threshold_of(short_abandon_sec)
     sessions = [
         session
-        for (_, _, queue_id), stay in by_stay.items()
-        for session in _fold_queue(
-            sorted(stay, key=event_order),
-            thresholds.get(queue_id, DEFAULT_SHORT_ABANDON_SEC),
-        )
+        for stay in by_stay.values()
+        for session in _fold_queue(sorted(stay, key=event_order), threshold)
     ]
     return tuple(sorted(sessions, key=lambda s: (s.call_id, s.enqueued_at, s.queue_id)))
 
 
-def _fold_queue(events: list[QueueEvent], short_abandon_sec: float) -> list[QueueSession]:
+def _threshold_of(given: ShortAbandonThreshold | None) -> Callable[[str, datetime], float]:
+    if given is None:
+        return lambda _queue, _at: DEFAULT_SHORT_ABANDON_SEC
+    if isinstance(given, Mapping):
+        return lambda queue, _at: given.get(queue, DEFAULT_SHORT_ABANDON_SEC)
+    return given
+
+
+def _fold_queue(
+    events: list[QueueEvent], short_abandon_sec: Callable[[str, datetime], float]
+) -> list[QueueSession]:
     """The sessions of one call in one queue, from its events in `event_order`."""
     sessions: list[QueueSession] = []
     for event in events:
@@ -197,7 +214,11 @@ def _inferred_enqueue(event: QueueEvent) -> datetime:
     return event.occurred_at - timedelta(seconds=(event.wait_sec or 0.0) + (talked or 0.0))
 
 
-def _applied(session: QueueSession, event: QueueEvent, short_abandon_sec: float) -> QueueSession:
+def _applied(
+    session: QueueSession,
+    event: QueueEvent,
+    short_abandon_sec: Callable[[str, datetime], float],
+) -> QueueSession:
     keys = (*session.event_keys, event.event_key)
     if event.event_type == "ring_no_answer":
         return replace(session, event_keys=keys, ring_no_answer=session.ring_no_answer + 1)
@@ -218,12 +239,14 @@ def _applied(session: QueueSession, event: QueueEvent, short_abandon_sec: float)
 def _exited(
     session: QueueSession,
     event: QueueEvent,
-    short_abandon_sec: float,
+    short_abandon_sec: Callable[[str, datetime], float],
     outcome: Outcome | None = None,
 ) -> QueueSession:
     wait = _wait_sec(session, event)
     decided = outcome or _EXITS[event.event_type]
-    if decided is Outcome.ABANDONED and wait <= short_abandon_sec:
+    if decided is Outcome.ABANDONED and wait <= short_abandon_sec(
+        session.queue_id, session.enqueued_at
+    ):
         decided = Outcome.SHORT_ABANDONED
     # A complete_* standing in for a lost connect: the exit was `wait` after the enqueue.
     exited_at = (

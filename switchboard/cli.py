@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import click
@@ -99,18 +100,71 @@ def produce(topic: str, file: str, **kwargs: Any) -> None:
 
 @main.command()
 @_settings_options
-@click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds to run.")
+@click.option(
+    "--duration",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds during which new interactions start (not with --day).",
+)
 @click.option("--rate", type=float, default=20.0, show_default=True, help="New calls per second.")
 @click.option("--seed", type=int, default=None, help="Same seed, same stream.")
 @click.option("--enterprise", "enterprises", multiple=True, help="Tenant ids to simulate.")
 @click.option(
-    "--speed", type=float, default=1.0, show_default=True, help="Simulated seconds per real second."
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Simulated seconds per real second; 0: as fast as possible.",
 )
 @click.option(
     "--deal-rate",
     type=float,
     default=None,
     help="New master deals per second (0: none). Default: a tenth of --rate.",
+)
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    type=click.Choice(["all", "calls", "deals", "contact-centre"]),
+    help="What to simulate (repeatable). Default: all; with --day, contact-centre.",
+)
+@click.option(
+    "--day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="Simulate this whole UTC day of the contact centre (open 08:00-20:00) instead of"
+    " starting now.",
+)
+@click.option(
+    "--expected",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the contact centre's ground-truth KPIs (JSON) to this file.",
+)
+@click.option(
+    "--queues", type=int, default=3, show_default=True, help="Contact-centre queues per tenant."
+)
+@click.option(
+    "--agents",
+    type=int,
+    default=None,
+    help="Contact-centre agents per tenant. Default: as many as the traffic needs.",
+)
+@click.option(
+    "--calls-per-hour",
+    type=float,
+    default=None,
+    help="Contact-centre calls per tenant and simulated hour (a day's average)."
+    " Default: 120 with --day, else 600.",
+)
+@click.option(
+    "--conversations-per-hour",
+    type=float,
+    default=None,
+    help="Chats and e-mails per tenant and simulated hour. Default: a third of the calls.",
 )
 def simulate(
     duration: float,
@@ -119,9 +173,22 @@ def simulate(
     enterprises: tuple[str, ...],
     speed: float,
     deal_rate: float | None,
+    scenarios: tuple[str, ...],
+    day: datetime | None,
+    expected: str | None,
+    queues: int,
+    agents: int | None,
+    calls_per_hour: float | None,
+    conversations_per_hour: float | None,
     **kwargs: Any,
 ) -> None:
-    """Realistic synthetic traffic for the input topics, with progress."""
+    """Realistic synthetic traffic for the input topics, with progress: Asterisk calls, master
+    deals, and a contact centre (queues, agents, chats, e-mails, CRM outcomes, dictionaries).
+
+    \b
+    A whole day, as fast as possible, with the KPIs the API must report for it:
+      switchboard simulate --day 2026-11-20 --seed 7 --speed 0 --expected truth.json
+    """
     from switchboard.simulate import run_simulation
 
     sys.exit(
@@ -134,6 +201,13 @@ def simulate(
                 enterprises=list(enterprises) or None,
                 speed=speed,
                 deal_rate=deal_rate,
+                scenarios=list(scenarios) or None,
+                day=day.date() if day else None,
+                expected=expected,
+                queues=queues,
+                agents=agents,
+                calls_per_hour=calls_per_hour,
+                conversations_per_hour=conversations_per_hour,
             )
         )
     )

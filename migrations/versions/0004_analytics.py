@@ -108,6 +108,11 @@ def _raw_events() -> None:
     op.execute("DROP TABLE queue_event_unpartitioned")
     op.execute("CREATE INDEX idx_queue_event_call ON queue_event(enterprise_id, call_id)")
     op.execute("CREATE INDEX idx_queue_event_queue ON queue_event(enterprise_id, queue_id)")
+    # fact_agent_state_interval.ring_no_answer counts these per agent and bucket.
+    op.execute(
+        "CREATE INDEX idx_queue_event_ring_no_answer ON queue_event(enterprise_id, agent_id,"
+        " occurred_at) WHERE event_type = 'ring_no_answer'"
+    )
 
     op.execute("""
     CREATE TABLE agent_event (
@@ -215,6 +220,39 @@ def _interactions() -> None:
         " WHERE external_id IS NOT NULL"
     )
     op.execute("CREATE INDEX idx_interactions_started ON interactions(enterprise_id, started_at)")
+    # An outcome without enterprise_id finds its interaction's enterprise by the id alone.
+    op.execute("CREATE INDEX idx_interactions_interaction ON interactions(interaction_id)")
+
+    # What POST /api/ingest/interactions published (ingest.interactions), every version: an
+    # external_id belongs to the interaction its latest post names, whatever the arrival order.
+    op.execute("""
+    CREATE TABLE interaction_event (
+        event_key TEXT PRIMARY KEY,
+        source_system TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        enterprise_id TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        direction TEXT,
+        call_id TEXT,
+        conversation_id TEXT,
+        queue_id TEXT,
+        agent_id TEXT,
+        started_at TIMESTAMPTZ,
+        ended_at TIMESTAMPTZ,
+        attributes JSONB NOT NULL DEFAULT '{}',
+        occurred_at TIMESTAMPTZ NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )""")
+    op.execute(
+        "CREATE INDEX idx_interaction_event_external ON interaction_event(enterprise_id,"
+        " external_id)"
+    )
+    op.execute(
+        "CREATE INDEX idx_interaction_event_interaction ON interaction_event(enterprise_id,"
+        " interaction_id)"
+    )
 
 
 def _facts() -> None:
@@ -240,6 +278,17 @@ def _facts() -> None:
         short_abandon_sec DOUBLE PRECISION NOT NULL,
         within_sla BOOLEAN NOT NULL DEFAULT false,
         handled BOOLEAN NOT NULL DEFAULT false,
+        -- What the session adds to its bucket (streams.kpis.session_figures), summed as is.
+        kpi_offered INTEGER NOT NULL DEFAULT 0,
+        kpi_answered INTEGER NOT NULL DEFAULT 0,
+        kpi_abandoned INTEGER NOT NULL DEFAULT 0,
+        kpi_short_abandoned INTEGER NOT NULL DEFAULT 0,
+        kpi_flow_out INTEGER NOT NULL DEFAULT 0,
+        kpi_answered_wait_sec DOUBLE PRECISION NOT NULL DEFAULT 0,
+        kpi_abandoned_wait_sec DOUBLE PRECISION NOT NULL DEFAULT 0,
+        kpi_answered_within_sla INTEGER NOT NULL DEFAULT 0,
+        kpi_handled INTEGER NOT NULL DEFAULT 0,
+        kpi_talk_sec DOUBLE PRECISION NOT NULL DEFAULT 0,
         PRIMARY KEY (enterprise_id, interaction_id, queue_id, enqueued_at)
     ) PARTITION BY RANGE (enqueued_at)""")
     op.execute(
@@ -252,6 +301,21 @@ def _facts() -> None:
     )
     op.execute(
         "CREATE INDEX idx_timing_completed ON fact_interaction_timing(enterprise_id, completed_at)"
+    )
+    # Queue depth at an instant (/api/kpis queueDepthTrend) is a stabbing query: the sessions
+    # whose waiting span holds it. A session without an exit for a day is a lost event, not a
+    # waiting caller, so a span ends at the exit or a day after the enqueue, whichever is first.
+    # IMMUTABLE is true: adding a fixed number of hours does not depend on the time zone.
+    # GREATEST keeps a bad exit (before the enqueue) an empty span rather than a failed insert.
+    op.execute("""
+    CREATE FUNCTION switchboard_waiting(enqueued_at TIMESTAMPTZ, exited_at TIMESTAMPTZ)
+    RETURNS TSTZRANGE LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT tstzrange(enqueued_at,
+            GREATEST(enqueued_at, LEAST(exited_at, enqueued_at + interval '24 hours')), '[)')
+    $$""")
+    op.execute(
+        "CREATE INDEX idx_timing_waiting ON fact_interaction_timing"
+        " USING spgist (switchboard_waiting(enqueued_at, exited_at))"
     )
 
     # Digital responses: customer's first unanswered message -> the agent's reply.
@@ -284,6 +348,17 @@ def _facts() -> None:
         PRIMARY KEY (enterprise_id, agent_id, state, started_at)
     )""")
     op.execute("CREATE INDEX idx_agent_state_time ON fact_agent_state(enterprise_id, started_at)")
+    # The spans overlapping a window (agent time for a range not aligned to 15 minutes). A span
+    # still open has no length yet and counts nowhere: it is an empty range here.
+    op.execute("""
+    CREATE FUNCTION switchboard_span(started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ)
+    RETURNS TSTZRANGE LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT tstzrange(started_at, GREATEST(started_at, ended_at), '[)')
+    $$""")
+    op.execute(
+        "CREATE INDEX idx_agent_state_span ON fact_agent_state"
+        " USING spgist (switchboard_span(started_at, ended_at))"
+    )
 
     # 15-minute buckets, the grain every coarser interval (30m, 1h, 1d) is summed from. Both
     # attributions are kept, so either convention is a plain index scan.
@@ -346,6 +421,9 @@ def _facts() -> None:
         event_key TEXT NOT NULL,
         PRIMARY KEY (enterprise_id, interaction_id)
     )""")
+    # Outcomes are re-derived per interaction_id, whichever enterprise they resolved to.
+    for table in ("fact_outcome", "fact_sentiment"):
+        op.execute(f"CREATE INDEX idx_{table}_interaction ON {table}(interaction_id)")
 
 
 def _dimensions() -> None:
@@ -384,6 +462,7 @@ def downgrade() -> None:
         "fact_agent_state",
         "fact_response",
         "fact_interaction_timing",
+        "interaction_event",
         "interactions",
         "dimension_event",
         "outcome_event",
@@ -392,4 +471,7 @@ def downgrade() -> None:
     ):
         op.execute(f"DROP TABLE {table}")
     op.execute("DROP FUNCTION switchboard_ensure_partition(TEXT, TIMESTAMPTZ)")
+    op.execute("DROP FUNCTION switchboard_waiting(TIMESTAMPTZ, TIMESTAMPTZ)")
+    op.execute("DROP FUNCTION switchboard_span(TIMESTAMPTZ, TIMESTAMPTZ)")
+    op.execute("DROP INDEX IF EXISTS idx_queue_event_ring_no_answer")
     # queue_event stays partitioned: its rows are kept, under the same name and columns.

@@ -4,25 +4,32 @@ New interactions start for `duration` wall-clock seconds; then the events still 
 interactions in flight are sent at once, so every call completes. Ctrl-C (or SIGTERM) ends the
 arrivals early the same way; a second one stops without finishing the calls in flight. Either
 way the producer is flushed before returning.
+
+`speed` 0 sends everything as fast as the broker takes it. A `day` simulates that whole UTC day
+of the contact centre instead of starting now; with `expected`, the contact centre's ground
+truth (see switchboard.simulation.contact_centre.truth) is written there at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import TextIO
 
 from schemas import topics
 from switchboard.produce import Publisher, PublishError
 from switchboard.settings import Settings
-from switchboard.simulation import Scenario, SimEvent, Timeline
+from switchboard.simulation import Process, Scenario, SimEvent, Timeline
+from switchboard.simulation.contact_centre import CentreConfig, ContactCentre
 from switchboard.simulation.deals import DealScenario
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES, TelephonyScenario
 
@@ -34,6 +41,11 @@ _YIELD_EVERY_EVENTS = 256
 _ABORT_FLUSH_SEC = 5.0
 # New deals per new call unless --deal-rate says otherwise: deals are far rarer than calls.
 DEALS_PER_CALL = 0.1
+# The scenarios: Asterisk calls, master deals, and the contact centre with its ground truth.
+CALLS, DEALS, CONTACT_CENTRE = "calls", "deals", "contact-centre"
+SCENARIOS = (CALLS, DEALS, CONTACT_CENTRE)
+# A live contact centre is busier than a day's average, so that a short run shows traffic.
+LIVE_CALLS_PER_HOUR = 600.0
 
 
 @dataclass(frozen=True)
@@ -42,30 +54,108 @@ class SimulationOptions:
     rate: float  # new calls per wall-clock second
     seed: int
     enterprises: tuple[str, ...] = DEFAULT_ENTERPRISES
-    speed: float = 1.0  # simulated seconds per wall-clock second
+    speed: float = 1.0  # simulated seconds per wall-clock second; 0: as fast as possible
     # New deals per wall-clock second; None: DEALS_PER_CALL of `rate`. Each deal's business
     # days are compressed further (see switchboard.simulation.deals).
     deal_rate: float | None = None
+    scenarios: tuple[str, ...] = (CALLS, DEALS)
+    # A whole UTC day of the contact centre instead of a window starting now.
+    day: date | None = None
+    # The contact centre's scale; None: the defaults, busier for a live run.
+    centre: CentreConfig | None = None
 
     @property
     def deals_per_second(self) -> float:
         return self.rate * DEALS_PER_CALL if self.deal_rate is None else self.deal_rate
 
+    @property
+    def paced(self) -> bool:
+        return self.speed > 0
+
+    @property
+    def time_scale(self) -> float:
+        """Simulated seconds per wall-clock second for the rates; unpaced, the rates and the
+        duration are read as simulated time."""
+        return self.speed if self.paced else 1.0
+
+    @property
+    def simulated_seconds(self) -> float:
+        """How long new interactions start for, in simulated seconds."""
+        return 86400.0 if self.day else self.duration * self.time_scale
+
+    @property
+    def centre_config(self) -> CentreConfig:
+        return self.centre if self.centre is not None else default_centre(self.day)
+
     def start_time(self, now: datetime) -> datetime:
         """When simulated time begins: now, or, sped up, early enough that the window of new
-        calls ends now instead of in the future."""
+        calls ends now instead of in the future (unpaced, it all ends now); a day's midnight."""
+        if self.day:
+            return datetime.combine(self.day, time(0), tzinfo=UTC)
+        if not self.paced:
+            return now - timedelta(seconds=self.duration)
         return now - timedelta(seconds=self.duration * max(self.speed - 1.0, 0.0))
 
 
-def build_timeline(options: SimulationOptions, start: datetime) -> tuple[Timeline, list[Scenario]]:
+def default_centre(day: date | None) -> CentreConfig:
+    """A day's contact centre at its everyday scale, or a live one, busier."""
+    return CentreConfig() if day else CentreConfig(calls_per_hour=LIVE_CALLS_PER_HOUR)
+
+
+def build_timeline(
+    options: SimulationOptions, start: datetime
+) -> tuple[Timeline, list[Scenario | Process]]:
     """Every scenario of the simulation, in simulated time, from one seeded generator."""
     rng = random.Random(options.seed)
-    speed, tenants = options.speed, options.enterprises
-    scenarios: list[Scenario] = [
-        TelephonyScenario(rng, start, options.rate / speed, enterprises=tenants),
-        DealScenario(rng, start, options.deals_per_second / speed, enterprises=tenants),
-    ]
-    return Timeline(rng, scenarios, until=options.duration * options.speed), scenarios
+    scale, tenants = options.time_scale, options.enterprises
+    scenarios: list[Scenario] = []
+    if CALLS in options.scenarios:
+        scenarios.append(TelephonyScenario(rng, start, options.rate / scale, enterprises=tenants))
+    if DEALS in options.scenarios:
+        deals = options.deals_per_second / scale
+        scenarios.append(DealScenario(rng, start, deals, enterprises=tenants))
+    processes: list[Process] = []
+    if CONTACT_CENTRE in options.scenarios:
+        processes.append(contact_centre(options, start))
+    timeline = Timeline(rng, scenarios, until=options.simulated_seconds, processes=processes)
+    return timeline, [*scenarios, *processes]
+
+
+def contact_centre(options: SimulationOptions, start: datetime) -> ContactCentre:
+    config, seed, tenants = options.centre_config, options.seed, options.enterprises
+    if options.day:
+        return ContactCentre.day(options.day, config, seed=seed, enterprises=tenants)
+    return ContactCentre.live(
+        start, options.simulated_seconds, config, seed=seed, enterprises=tenants
+    )
+
+
+def describe(options: SimulationOptions) -> str:
+    """The run in one line: what, how fast, which seed and tenants."""
+    parts = []
+    if CALLS in options.scenarios:
+        parts.append(f"{options.rate:g} calls/s")
+    if DEALS in options.scenarios:
+        parts.append(f"{options.deals_per_second:g} deals/s")
+    if CONTACT_CENTRE in options.scenarios:
+        config = options.centre_config
+        agents = f"{config.agents} agents" if config.agents else "agents as needed"
+        parts.append(
+            f"a contact centre ({config.calls_per_hour:g} calls/h, {config.queues} queues,"
+            f" {agents} per enterprise)"
+        )
+    when = f"on {options.day.isoformat()}" if options.day else f"for {options.duration:g} s"
+    pace = f"{options.speed:g}x time" if options.paced else "as fast as possible"
+    return (
+        f"simulating {' and '.join(parts)} {when} ({pace}, seed {options.seed},"
+        f" enterprises {', '.join(options.enterprises)}); Ctrl-C stops"
+    )
+
+
+def write_truth(path: Path, centre: ContactCentre) -> None:
+    """The contact centre's expected KPIs as JSON: the same run always writes the same bytes."""
+    text = json.dumps(centre.truth(), indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 class _Console:
@@ -136,7 +226,7 @@ class _Run:
         for count, event in enumerate(self.timeline):
             if self.aborted:
                 return
-            if self.timeline.draining or self.stopping.is_set():
+            if not self.speed or self.timeline.draining or self.stopping.is_set():
                 if count % _YIELD_EVERY_EVENTS == 0:
                     await asyncio.sleep(0)
             else:
@@ -208,24 +298,26 @@ def _interrupts(handler: Callable[[], None]) -> Iterator[None]:
             loop.remove_signal_handler(signum)
 
 
-async def run(settings: Settings, options: SimulationOptions, err: TextIO = sys.stderr) -> int:
-    """Runs the simulation against the configured broker and registry; returns the exit status."""
+async def run(
+    settings: Settings,
+    options: SimulationOptions,
+    err: TextIO = sys.stderr,
+    *,
+    expected: Path | None = None,
+) -> int:
+    """Runs the simulation against the configured broker and registry; returns the exit status.
+    With `expected`, writes the contact centre's ground truth there once every event is sent."""
     console = _Console(err)
     failures = _Failures(console)
     loop = asyncio.get_running_loop()
     # The same instant on both clocks: simulated time 0 is sent at loop time `anchor`, so the
     # events due while the topics are prepared go out right after, not late by that long.
     now, anchor = datetime.now(UTC), loop.time()
-    timeline, scenarios = build_timeline(options, options.start_time(now))
-    console.line(
-        f"simulating {options.rate:g} calls/s and {options.deals_per_second:g} deals/s"
-        f" for {options.duration:g} s"
-        f" ({options.speed:g}x time, seed {options.seed}, enterprises"
-        f" {', '.join(options.enterprises)}); Ctrl-C stops"
-    )
+    timeline, sources = build_timeline(options, options.start_time(now))
+    console.line(describe(options))
     try:
         async with Publisher.connect(settings, on_failure=failures.report) as publisher:
-            await publisher.prepare(topics.topic(name) for s in scenarios for name in s.topics)
+            await publisher.prepare(topics.topic(name) for s in sources for name in s.topics)
             simulation = _Run(timeline, publisher, failures, anchor=anchor, speed=options.speed)
             progress = asyncio.create_task(
                 _Progress(simulation, console).show(every=2.0 if console.live else 5.0)
@@ -249,4 +341,12 @@ async def run(settings: Settings, options: SimulationOptions, err: TextIO = sys.
     )
     if simulation.aborted:
         return EXIT_ABORTED
+    if expected is not None:
+        centre = next(s for s in sources if isinstance(s, ContactCentre))
+        try:
+            write_truth(expected, centre)
+        except OSError as exc:
+            console.line(f"error: cannot write the expected figures to {expected}: {exc}")
+            return EXIT_FAILED
+        console.line(f"expected figures written to {expected}")
     return EXIT_FAILED if failures.count else EXIT_OK

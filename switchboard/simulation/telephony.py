@@ -201,7 +201,7 @@ class TelephonyScenario:
         queue_id, members = rng.choice(sorted(enterprise.queues.items()))
         group = tuple(rng.sample(members, rng.randint(1, 4)))
         trunk = rng.choice(enterprise.trunks)
-        call = _Call(call_id, enterprise, "incoming", _phone_number(rng), trunk, group)
+        call = _Call(call_id, enterprise, "incoming", phone_number(rng), trunk, group)
         plan = _Plan(call, [_Step("start", at)], queue_id)
         outcome = rng.choices(
             ("answered", "abandoned", "timeout", "busy", "failed"), (74, 14, 4, 4, 4)
@@ -276,7 +276,7 @@ class TelephonyScenario:
         rng = self._rng
         ext = rng.choice(enterprise.extensions)
         trunk = rng.choice(enterprise.trunks)
-        call = _Call(call_id, enterprise, "outgoing", _phone_number(rng), trunk, (ext,))
+        call = _Call(call_id, enterprise, "outgoing", phone_number(rng), trunk, (ext,))
         dialled = at + rng.uniform(0.5, 2.0)
         steps = [_Step("start", at, ext), _Step("dial", dialled, ext)]
         steps += self._far_end(dialled, ext, (60, 25, 10, 5))
@@ -395,25 +395,52 @@ def _dial_after_hangup(rng: random.Random, events: list[SimEvent]) -> list[SimEv
 
 
 def _asterisk_payload(call: _Call, step: _Step, occurred_at: datetime) -> str:
-    """The PBX's webhook body for the event, as the `raw` JSON text."""
+    return asterisk_payload(
+        call.enterprise,
+        event_type=step.event_type,
+        call_id=call.call_id,
+        call_type=call.call_type,
+        phone_number=call.phone_number,
+        trunk=call.trunk,
+        extensions=call.extensions,
+        extension=step.extension,
+        call_status=step.call_status,
+        occurred_at=occurred_at,
+    )
+
+
+def asterisk_payload(
+    enterprise: Enterprise,
+    *,
+    event_type: str,
+    call_id: str,
+    call_type: str,
+    phone_number: str | None,
+    trunk: str | None,
+    extensions: Sequence[str],
+    extension: str | None,
+    call_status: str | None,
+    occurred_at: datetime,
+) -> str:
+    """The PBX's webhook body for a call event, as the `raw` JSON text."""
     payload: dict[str, Any] = {
-        "Event": step.event_type,
-        "UniqueId": call.call_id,
-        "Token": call.enterprise.token,
-        "CallType": _ASTERISK_CALL_TYPE[call.call_type],
-        "Phone": call.phone_number or "",
-        "Trunk": call.trunk or "",
-        "Extensions": list(call.extensions),
-        "Extension": step.extension or "",
+        "Event": event_type,
+        "UniqueId": call_id,
+        "Token": enterprise.token,
+        "CallType": _ASTERISK_CALL_TYPE[call_type],
+        "Phone": phone_number or "",
+        "Trunk": trunk or "",
+        "Extensions": list(extensions),
+        "Extension": extension or "",
         "Time": occurred_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
-        "Host": call.enterprise.asterisk_host,
+        "Host": enterprise.asterisk_host,
     }
-    if step.call_status:
-        payload["CallStatus"] = _DIAL_STATUS[step.call_status]
+    if call_status:
+        payload["CallStatus"] = _DIAL_STATUS[call_status]
     return orjson.dumps(payload).decode()
 
 
-def _phone_number(rng: random.Random) -> str:
+def phone_number(rng: random.Random) -> str:
     # Belarusian numbering: mobile operators' codes, and Minsk landlines.
     code = rng.choices(("29", "33", "44", "25", "17"), (30, 25, 25, 10, 10))[0]
     return f"+375{code}{rng.randrange(10**7):07d}"

@@ -1,15 +1,17 @@
 """`switchboard simulate` as users run it: every event of the seeded stream reaches the broker,
-decodable, through the built-in registry, and every call and deal in flight is finished."""
+decodable, through the built-in registry, and every call and deal in flight is finished; a
+simulated contact-centre day arrives whole, as fast as the broker takes it, with its truth."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,9 @@ from confluent_kafka import Consumer
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
-from schemas.topics import DOMAIN_TOPICS, TELEPHONY_CALLS, TELEPHONY_QUEUE, topic
+from schemas.topics import DOMAIN_TOPICS, TELEPHONY_CALLS, TELEPHONY_QUEUE, Topic, topic
 from switchboard.broker import consumer_config
+from switchboard.simulation.contact_centre import CentreConfig, ContactCentre
 from switchboard.simulation.runner import SimulationOptions, build_timeline
 
 pytestmark = pytest.mark.integration
@@ -30,14 +33,28 @@ def shape(topic_name: str, record: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def simulate(
-    options: SimulationOptions, broker: str, registry_url: str, home: Path
+    options: SimulationOptions,
+    broker: str,
+    registry_url: str,
+    home: Path,
+    *extra: str,
 ) -> subprocess.CompletedProcess[str]:
     flags = ["--duration", str(options.duration), "--rate", str(options.rate)]
     flags += ["--seed", str(options.seed), "--deal-rate", str(options.deals_per_second)]
+    flags += ["--speed", str(options.speed)]
     for enterprise in options.enterprises:
         flags += ["--enterprise", enterprise]
+    for scenario in options.scenarios:
+        flags += ["--scenario", scenario]
+    if options.day:
+        flags += ["--day", options.day.isoformat()]
+    if options.centre:
+        flags += ["--queues", str(options.centre.queues)]
+        flags += ["--calls-per-hour", str(options.centre.calls_per_hour)]
+        if options.centre.agents:
+            flags += ["--agents", str(options.centre.agents)]
     return subprocess.run(
-        [sys.executable, "-m", "switchboard", "simulate", *flags],
+        [sys.executable, "-m", "switchboard", "simulate", *flags, *extra],
         env={
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": broker,
@@ -52,11 +69,14 @@ def simulate(
 
 
 async def consume_enterprise(
-    broker: str, registry_url: str, enterprise: str, expected: int
+    broker: str,
+    registry_url: str,
+    enterprise: str,
+    expected: int,
+    topics: tuple[Topic, ...] = (TELEPHONY_CALLS, TELEPHONY_QUEUE, *DOMAIN_TOPICS),
 ) -> list[tuple[str, dict[str, Any]]]:
-    """(topic, decoded value) of one tenant's events: its calls, and its deals on the six domain
-    topics (their deal_ids carry the tenant)."""
-    topics = [TELEPHONY_CALLS, TELEPHONY_QUEUE, *DOMAIN_TOPICS]
+    """(topic, decoded value) of one tenant's events: by default its calls, and its deals on the
+    six domain topics (their deal_ids carry the tenant)."""
     registry = AsyncSchemaRegistryClient({"url": registry_url})
     codecs = {t.name: TopicCodec(t, registry) for t in topics}
     consumer = Consumer(consumer_config(broker, f"test-simulate-{uuid.uuid4().hex[:8]}"))
@@ -91,7 +111,12 @@ async def test_simulate_publishes_the_whole_seeded_stream(
     # A tenant of its own tells this run's events from everything else on the shared topics.
     enterprise = f"t{uuid.uuid4().hex[:6]}"
     options = SimulationOptions(
-        duration=3, rate=4, seed=20250604, enterprises=(enterprise,), deal_rate=2
+        duration=3,
+        rate=4,
+        seed=20250604,
+        enterprises=(enterprise,),
+        deal_rate=2,
+        scenarios=("calls", "deals"),
     )
     timeline, _ = build_timeline(options, datetime.now(UTC))
     expected = Counter(shape(e.topic, e.record) for e in timeline)
@@ -116,3 +141,44 @@ async def test_simulate_publishes_the_whole_seeded_stream(
     # Its deals went out whole, creation included, their days of history compressed to seconds.
     deals = {r["deal_id"] for n, r in published if r["event_type"] == "crm.deal.created"}
     assert deals and deals == {r["deal_id"] for n, r in published if "deal_id" in r}
+
+
+async def test_simulate_a_contact_centre_day_as_fast_as_possible(
+    broker: str, registry_url: str, tmp_path: Path
+) -> None:
+    enterprise = f"t{uuid.uuid4().hex[:6]}"
+    options = SimulationOptions(
+        duration=60,
+        rate=20,
+        seed=7,
+        enterprises=(enterprise,),
+        speed=0,
+        scenarios=("contact-centre",),
+        day=date(2026, 11, 20),
+        centre=CentreConfig(queues=2, calls_per_hour=15),
+    )
+    # A simulated day does not depend on when it runs: the same records, ids and all.
+    timeline, sources = build_timeline(options, options.start_time(datetime.now(UTC)))
+    expected = sorted(((e.topic, e.record) for e in timeline), key=lambda e: e[1]["event_id"])
+    (centre,) = sources
+    assert isinstance(centre, ContactCentre)
+    truth_file = tmp_path / "truth.json"
+
+    result = await asyncio.to_thread(
+        simulate, options, broker, registry_url, tmp_path, "--expected", str(truth_file)
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "as fast as possible" in result.stderr and "0 failed" in result.stderr
+    assert json.loads(truth_file.read_text()) == json.loads(json.dumps(centre.truth()))
+    published = await consume_enterprise(
+        broker,
+        registry_url,
+        enterprise,
+        len(expected),
+        tuple(topic(name) for name in ContactCentre.topics),
+    )
+    assert sorted(published, key=lambda e: e[1]["event_id"]) == expected
+    counts = Counter(name for name, _ in published)
+    assert counts == json.loads(truth_file.read_text())["enterprises"][enterprise]["events"]
+    assert 1500 < len(published) < 5000

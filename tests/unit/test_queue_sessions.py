@@ -77,6 +77,20 @@ def test_the_short_abandon_threshold_is_per_queue() -> None:
     assert session.outcome is Outcome.ABANDONED
 
 
+def test_the_short_abandon_threshold_may_depend_on_the_enqueue_time() -> None:
+    asked: list[tuple[str, datetime]] = []
+
+    def threshold(queue_id: str, enqueued_at: datetime) -> float:
+        asked.append((queue_id, enqueued_at))
+        return 3.0 if enqueued_at >= at(100) else 10.0
+
+    before = [event(1, "enqueue", 0), event(2, "abandon", 4, wait_sec=4)]
+    after = [event(3, "enqueue", 100), event(4, "abandon", 104, wait_sec=4)]
+    first, second = fold_sessions([*before, *after], short_abandon_sec=threshold)
+    assert (first.outcome, second.outcome) == (Outcome.SHORT_ABANDONED, Outcome.ABANDONED)
+    assert asked == [("support", at(0)), ("support", at(100))]
+
+
 def test_every_exit_without_an_agent_is_a_flow_out_with_its_reason() -> None:
     for exit_type in ("exit_timeout", "exit_empty", "exit_key", "transfer"):
         (session,) = fold_sessions([event(1, "enqueue", 0), event(2, exit_type, 60, wait_sec=60)])
@@ -127,6 +141,12 @@ def test_a_session_still_waiting_is_open() -> None:
     assert session.is_open
     assert session.outcome is None and session.exited_at is None and session.wait_sec is None
     assert session.waiting_at(at(600))
+
+
+def test_a_session_without_an_exit_for_a_day_lost_it_and_is_no_longer_waiting() -> None:
+    (session,) = fold_sessions([event(1, "enqueue", 0)])
+    assert session.waiting_at(at(24 * 3600 - 1))
+    assert not session.waiting_at(at(24 * 3600))
 
 
 def test_a_missing_enqueue_is_worked_back_from_the_exits_wait() -> None:

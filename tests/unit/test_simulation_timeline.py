@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from switchboard.simulation import SimEvent, Timeline
@@ -14,7 +15,7 @@ from switchboard.simulation.runner import SimulationOptions, build_timeline
 class Ticks:
     """A scenario whose interaction is three events, 0, 5 and 10 s after it starts."""
 
-    topics = ("ticks",)
+    topics: tuple[str, ...] = ("ticks",)
 
     def __init__(self, name: str, rate: float) -> None:
         self.name = name
@@ -114,3 +115,56 @@ def test_a_seed_fixes_the_stream_relative_to_its_start() -> None:
     assert [(e.due, e.topic, e.record["event_type"]) for e in a] == [
         (e.due, e.topic, e.record["event_type"]) for e in c
     ]
+
+
+class Countdown:
+    """A process: one event every 10 s from 5 s on, arrivals ending when stopped or at 100 s."""
+
+    name = "countdown"
+    topics: tuple[str, ...] = ("ticks",)
+
+    def __init__(self) -> None:
+        self.clock = 0.0
+        self.stopped_at: float | None = None
+        self.started = 0
+
+    @property
+    def draining(self) -> bool:
+        return self.stopped_at is not None or self.clock >= 100
+
+    def stop_arrivals(self) -> None:
+        self.stopped_at = self.clock
+
+    def events(self) -> Iterator[SimEvent]:
+        self.clock = 5.0
+        while self.clock < 100 and self.stopped_at is None:
+            self.started += 1
+            yield SimEvent(self.clock, "ticks", "countdown", {"at": self.clock})
+            self.clock += 10
+
+
+def test_a_process_is_merged_in_due_order_with_the_scenarios() -> None:
+    process = Countdown()
+    timeline = Timeline(random.Random(5), [Ticks("a", rate=0.5)], until=100.0, processes=[process])
+
+    events = list(timeline)
+
+    assert [e.due for e in events] == sorted(e.due for e in events)
+    assert [e.record["at"] for e in events if e.key == "countdown"] == [
+        5.0 + 10 * n for n in range(10)
+    ]
+    assert timeline.started["countdown"] == 10 and timeline.started["a"] > 20
+    assert timeline.draining
+
+
+def test_stopping_the_arrivals_stops_the_processes_too() -> None:
+    process = Countdown()
+    timeline = Timeline(random.Random(6), [], until=1000.0, processes=[process])
+    seen = []
+    for event in timeline:
+        seen.append(event)
+        if event.due >= 35:
+            timeline.stop_arrivals()
+
+    assert [e.due for e in seen] == [5.0, 15.0, 25.0, 35.0]
+    assert process.stopped_at == 35.0 and timeline.draining

@@ -1,0 +1,53 @@
+"""Digital response times (fact_response) and whether each kind of input is connected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from api.analytics.query import AnalyticsQuery, Grouping, Key
+from api.analytics.sql import Params, group_key, matching, session_filters
+from streams.kpis import RESPONSE_PERCENTILE, Attribution
+
+# percentile_disc is the nearest rank: the row at ceil(fraction * n) of the ordered values,
+# exactly streams.kpis.percentile_nearest_rank (tests/integration/test_analytics_responses.py).
+_FRACTION = RESPONSE_PERCENTILE / 100.0
+
+_CONNECTED = """
+SELECT EXISTS (SELECT 1 FROM fact_interaction_timing WHERE enterprise_id = ANY($1::text[])),
+    EXISTS (SELECT 1 FROM fact_response WHERE enterprise_id = ANY($1::text[]))
+    OR EXISTS (SELECT 1 FROM message_event WHERE enterprise_id = ANY($1::text[]))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """Whether the enterprises ever had queue events, digital messages: metrics of an input
+    that is not connected are null rather than 0."""
+
+    queue: bool
+    digital: bool
+
+
+async def connected(conn: asyncpg.Connection, enterprises: tuple[str, ...]) -> Connected:
+    row = await conn.fetchrow(_CONNECTED, list(enterprises))
+    return Connected(queue=bool(row[0]), digital=bool(row[1]))
+
+
+async def response_p95(
+    conn: asyncpg.Connection, query: AnalyticsQuery, grouping: Grouping
+) -> dict[Key, float]:
+    """The nearest-rank p95 of response seconds per group, counted at the customer's message
+    (enqueue) or at the reply (completion). Groups without a response are absent."""
+    at = "asked_at" if query.attribution is Attribution.ENQUEUE else "replied_at"
+    params = Params(list(query.enterprises), query.start, query.end, _FRACTION)
+    key = group_key(grouping, at, params)
+    wanted = matching(params, session_filters(query.where))
+    sql = f"""
+SELECT {key} AS key, percentile_disc($4::float8) WITHIN GROUP (ORDER BY response_sec) AS p95
+FROM fact_response
+WHERE enterprise_id = ANY($1::text[]) AND {at} >= $2 AND {at} < $3{wanted}
+GROUP BY 1"""
+    rows = await conn.fetch(sql, *params.values)
+    return {r["key"]: r["p95"] for r in rows}

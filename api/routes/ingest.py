@@ -1,0 +1,263 @@
+"""POST /api/ingest/interactions: interactions from systems without a stream (batch ETL).
+
+The API never writes them to the database itself: it publishes each to ingest.interactions, in
+the Confluent wire format like every other input, and the worker stores it as it stores any
+event. 202 means the broker has acknowledged every item. An item's event_id is a hash of its
+content (streams.interactions), so posting the same items again is harmless: duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import hdrs, web
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+
+from api.auth import require_enterprises
+from api.errors import ApiError
+from api.json import json_response
+from api.keys import SETTINGS
+from schemas.codec import TopicCodec
+from schemas.topics import INGEST_INTERACTIONS
+from streams.interactions import InvalidInteraction, interaction_record
+from switchboard.broker import ensure_topics, producer_config
+from switchboard.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+MAX_ITEMS = 1000
+# A broker that does not answer within these is reported as unavailable (503), not waited for.
+CONNECT_TIMEOUT_SEC = 5.0
+DELIVERY_TIMEOUT_SEC = 10.0
+_POLL_INTERVAL_SEC = 0.005
+
+
+_TEXT = {"type": "string", "minLength": 1}
+_OPTIONAL_TEXT = {"type": ["string", "null"], "minLength": 1}
+_OPTIONAL_TIME = {"type": ["string", "null"], "format": "date-time"}
+_INTERACTION = {
+    "type": "object",
+    "required": ["external_id", "enterprise_id", "channel"],
+    "additionalProperties": False,
+    "properties": {
+        "external_id": {**_TEXT, "description": "Your id of the interaction: the idempotency key."},
+        "enterprise_id": {**_TEXT, "description": "One of the token's enterprises."},
+        "channel": {**_TEXT, "examples": ["voice", "chat", "email", "sms", "push", "messenger"]},
+        "direction": _OPTIONAL_TEXT,
+        "call_id": {**_OPTIONAL_TEXT, "description": "Links it to the call (voice)."},
+        "conversation_id": {**_OPTIONAL_TEXT, "description": "Links it to the conversation."},
+        "queue_id": _OPTIONAL_TEXT,
+        "agent_id": _OPTIONAL_TEXT,
+        "started_at": {**_OPTIONAL_TIME, "description": "ISO 8601; no offset means UTC."},
+        "ended_at": {**_OPTIONAL_TIME, "description": "Not before started_at."},
+        "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+INGEST_REQUEST_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        _INTERACTION,
+        {"type": "array", "items": _INTERACTION, "minItems": 1, "maxItems": MAX_ITEMS},
+    ]
+}
+INGEST_RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "ids": {
+            "type": "array",
+            "description": "One per item, in the order posted.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "externalId": {"type": "string"},
+                    "interactionId": {
+                        "type": "string",
+                        "description": "call_id, else conversation_id, else external_id.",
+                    },
+                    "eventId": {
+                        "type": "string",
+                        "description": "A hash of the content: the same for a repeat.",
+                    },
+                },
+            },
+        }
+    },
+}
+
+
+class BrokerUnavailable(Exception):
+    """The broker or the Schema Registry cannot take the items now."""
+
+
+def unavailable(reason: str) -> ApiError:
+    return ApiError(
+        503,
+        "unavailable",
+        f"{reason}; nothing may have been accepted: retry later (a repeat is harmless)",
+        headers={hdrs.RETRY_AFTER: "5"},
+    )
+
+
+def invalid_item(index: int, field: str, reason: str) -> ApiError:
+    where = f"item {index}" + (f", {field}" if field else "")
+    return ApiError(
+        400, "invalid_body", f"{where}: {reason}", details={"index": index, "field": field}
+    )
+
+
+class InteractionPublisher:
+    """One producer per API process for ingest.interactions, prepared on first use (topic
+    created, schema registered) and again after a failed preparation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = asyncio.Lock()
+        self._producer: Producer | None = None
+        self._codec: TopicCodec | None = None
+        self._registry: AsyncSchemaRegistryClient | None = None
+
+    async def publish(self, records: Sequence[dict[str, Any]]) -> None:
+        """Returns once the broker acknowledged every record; raises BrokerUnavailable."""
+        producer, codec = await self._prepared()
+        loop = asyncio.get_running_loop()
+        deliveries = [loop.create_future() for _ in records]
+        for record, delivered in zip(records, deliveries, strict=True):
+            key = str(record["external_id"]).encode()
+            report = partial(_settle, delivered)
+            try:
+                producer.produce(
+                    INGEST_INTERACTIONS.name, codec.encode(record), key, on_delivery=report
+                )
+            except (BufferError, KafkaException) as exc:
+                raise BrokerUnavailable(f"the broker refused the items: {exc}") from exc
+        deadline = loop.time() + DELIVERY_TIMEOUT_SEC + 1  # librdkafka reports first
+        while not all(d.done() for d in deliveries):
+            producer.poll(0)  # serves delivery reports on this thread
+            if loop.time() > deadline:
+                raise BrokerUnavailable("the broker did not acknowledge the items in time")
+            await asyncio.sleep(_POLL_INTERVAL_SEC)
+        errors = {d.result() for d in deliveries} - {None}
+        if errors:
+            raise BrokerUnavailable(f"the broker did not take the items: {sorted(errors)[0]}")
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await asyncio.to_thread(self._producer.flush, CONNECT_TIMEOUT_SEC)
+        if self._registry is not None:
+            await self._registry.aclose()
+
+    async def _prepared(self) -> tuple[Producer, TopicCodec]:
+        async with self._lock:
+            if self._producer is None or self._codec is None:
+                self._producer, self._codec = await self._prepare()
+            return self._producer, self._codec
+
+    async def _prepare(self) -> tuple[Producer, TopicCodec]:
+        bootstrap = self._settings.kafka_bootstrap_servers
+        if not bootstrap:
+            raise BrokerUnavailable("no broker is configured (KAFKA_BOOTSTRAP_SERVERS)")
+        producer = Producer(
+            producer_config(
+                bootstrap,
+                **{
+                    "message.timeout.ms": int(DELIVERY_TIMEOUT_SEC * 1000),
+                    "socket.connection.setup.timeout.ms": int(CONNECT_TIMEOUT_SEC * 1000),
+                    "log_level": 0,  # failures are reported once, by us, as 503s
+                },
+            )
+        )
+        partitions = self._settings.topic_partitions
+        try:
+            # Metadata first: it fails within the timeout when the broker cannot be reached.
+            await asyncio.to_thread(producer.list_topics, timeout=CONNECT_TIMEOUT_SEC)
+            await asyncio.to_thread(ensure_topics, bootstrap, [INGEST_INTERACTIONS], partitions)
+        except (KafkaException, RuntimeError) as exc:
+            raise BrokerUnavailable(f"the broker at {bootstrap} cannot be reached") from exc
+        if self._registry is None:
+            self._registry = AsyncSchemaRegistryClient({"url": self._settings.registry_url})
+        codec = TopicCodec(INGEST_INTERACTIONS, self._registry)
+        try:
+            await codec.register()
+        except Exception as exc:  # the registry client raises transport and HTTP errors alike
+            raise BrokerUnavailable("the schema registry cannot be reached") from exc
+        return producer, codec
+
+
+def _settle(delivered: asyncio.Future[str | None], error: KafkaError | None, _: Message) -> None:
+    if not delivered.done():
+        delivered.set_result(None if error is None else error.str())
+
+
+PUBLISHER = web.AppKey("ingest_publisher", InteractionPublisher)
+
+
+async def parse_items(request: web.Request) -> list[object]:
+    """The posted items: one JSON object, or an array of 1 to MAX_ITEMS of them."""
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_body", f"the body is not JSON: {exc}") from None
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise ApiError(400, "invalid_body", "the array holds no interaction")
+    if len(items) > MAX_ITEMS:
+        raise ApiError(
+            400, "invalid_body", f"at most {MAX_ITEMS} interactions per request, got {len(items)}"
+        )
+    return items
+
+
+def build_records(items: Sequence[object], received_at: datetime) -> list[dict[str, Any]]:
+    """The ingest.interactions records; a 400 names the first bad item's index and field."""
+    records = []
+    first_index: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        try:
+            record = interaction_record(item, received_at=received_at)
+        except InvalidInteraction as exc:
+            raise invalid_item(index, exc.field, exc.reason) from None
+        key = (record["enterprise_id"], record["external_id"])
+        if key in first_index:
+            # Two versions in one request: which one is newer would be a guess.
+            reason = f"external_id {key[1]!r} is also item {first_index[key]}"
+            raise invalid_item(index, "external_id", reason)
+        first_index[key] = index
+        records.append(record)
+    return records
+
+
+async def ingest_interactions(request: web.Request) -> web.Response:
+    """Publishes one interaction or many to ingest.interactions; 202 once the broker has them."""
+    records = build_records(await parse_items(request), datetime.now(UTC))
+    require_enterprises(request, {r["enterprise_id"] for r in records})
+    try:
+        await request.config_dict[PUBLISHER].publish(records)
+    except BrokerUnavailable as exc:
+        log.warning("ingest_unavailable", reason=str(exc), cause=repr(exc.__cause__))
+        raise unavailable(str(exc)) from None
+    ids = [
+        {
+            "externalId": r["external_id"],
+            "interactionId": r["interaction_id"],
+            "eventId": r["event_id"],
+        }
+        for r in records
+    ]
+    return json_response({"ids": ids}, status=202)
+
+
+async def _publisher(app: web.Application) -> AsyncIterator[None]:
+    app[PUBLISHER] = InteractionPublisher(app[SETTINGS])
+    yield
+    await app[PUBLISHER].close()
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_publisher)
+    app.router.add_post("/api/ingest/interactions", ingest_interactions)

@@ -1,0 +1,209 @@
+"""agent_event rows, and what they feed: fact_agent_state spans, the agents' time per bucket,
+and the wrap-up seconds of the queue buckets.
+
+Each batch re-folds every agent it touches from the stored events, in the same transaction as
+the insert. To keep that bounded, only from the agent's last login or logout before the batch's
+earliest event (streams.agents.refold_start): nothing that started earlier can change. Only the
+spans that did change are rewritten, and only the buckets they were or are in recomputed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from sinks.agent_state_intervals import AgentBucket, write_state_seconds
+from sinks.locks import lock_agents, lock_queues
+from sinks.partitions import ensure_partitions
+from sinks.queue_intervals import NO_QUEUE, QueueBucket, recompute_queue_buckets
+from streams.agents import (
+    SESSION_BOUNDARIES,
+    AgentEvent,
+    AgentSpan,
+    AgentState,
+    StateSeconds,
+    buckets_of,
+    fold_agent_states,
+    state_seconds,
+)
+from streams.kpis import BASE_INTERVAL, INTERVALS, bucket_start
+
+Agent = tuple[str, str]  # (enterprise_id, agent_id)
+
+_EVENT_COLUMNS = (
+    "event_key",
+    "source_system",
+    "event_id",
+    "occurred_at",
+    "enterprise_id",
+    "agent_id",
+    "event_type",
+    "reason",
+    "queue_id",
+    "extension",
+)
+_INSERT = f"""
+INSERT INTO agent_event ({", ".join(_EVENT_COLUMNS)})
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+ON CONFLICT (event_key, occurred_at) DO NOTHING
+"""
+_AGENTS = "unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(enterprise_id, agent_id, at)"
+# streams.agents.refold_start, in SQL: the last login or logout before the earliest new event.
+_REFOLD_STARTS = f"""
+SELECT k.enterprise_id, k.agent_id, (
+    SELECT max(e.occurred_at) FROM agent_event e
+    WHERE e.enterprise_id = k.enterprise_id AND e.agent_id = k.agent_id
+      AND e.event_type = ANY($4::text[]) AND e.occurred_at < k.at)
+FROM {_AGENTS}
+"""
+# `at` is the refold start here; NULL: from the beginning.
+_LOAD_EVENTS = f"""
+SELECT {", ".join(f"e.{c}" for c in _EVENT_COLUMNS)} FROM agent_event e
+JOIN {_AGENTS} ON e.enterprise_id = k.enterprise_id AND e.agent_id = k.agent_id
+    AND e.occurred_at >= coalesce(k.at, '-infinity')
+ORDER BY e.occurred_at, e.event_key
+"""
+_SPAN_COLUMNS = "enterprise_id, agent_id, state, started_at, ended_at, queue_id, reason"
+_LOAD_SPANS = f"""
+SELECT {", ".join(f"s.{c.strip()}" for c in _SPAN_COLUMNS.split(","))} FROM fact_agent_state s
+JOIN {_AGENTS} ON s.enterprise_id = k.enterprise_id AND s.agent_id = k.agent_id
+    AND s.started_at >= coalesce(k.at, '-infinity')
+"""
+_DELETE_SPANS = """
+DELETE FROM fact_agent_state s
+USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+    AS k(enterprise_id, agent_id, state, started_at)
+WHERE s.enterprise_id = k.enterprise_id AND s.agent_id = k.agent_id AND s.state = k.state
+  AND s.started_at = k.started_at
+"""
+_INSERT_SPANS = f"""
+INSERT INTO fact_agent_state ({_SPAN_COLUMNS}, seconds)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+    $6::text[], $7::text[], $8::float8[])
+"""
+# The finished spans of each agent that overlap [lo, hi).
+_OVERLAPPING_SPANS = f"""
+SELECT {", ".join(f"s.{c.strip()}" for c in _SPAN_COLUMNS.split(","))} FROM fact_agent_state s
+JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+    AS k(enterprise_id, agent_id, lo, hi)
+  ON s.enterprise_id = k.enterprise_id AND s.agent_id = k.agent_id
+    AND s.started_at < k.hi AND s.ended_at > k.lo
+"""
+
+
+async def write_agent_events(conn: asyncpg.Connection, events: Sequence[AgentEvent]) -> int:
+    """Stores the events and re-folds the agents they touch, in one transaction; returns how
+    many events were new."""
+    if not events:
+        return 0
+    async with conn.transaction():
+        await ensure_partitions(conn, "agent_event", (e.occurred_at for e in events))
+        status = await conn.execute(
+            _INSERT, *([getattr(e, c) for e in events] for c in _EVENT_COLUMNS)
+        )
+        earliest: dict[Agent, datetime] = {}
+        for event in events:
+            agent = (event.enterprise_id, event.agent_id)
+            earliest[agent] = min(earliest.get(agent, event.occurred_at), event.occurred_at)
+        await refold_agents(conn, earliest)
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def refold_agents(conn: asyncpg.Connection, earliest: Mapping[Agent, datetime]) -> None:
+    """Re-folds each agent's spans affected by stored events from `earliest[agent]` on."""
+    if not earliest:
+        return
+    async with conn.transaction():  # the caller's, where there is one: the locks last till then
+        await lock_agents(conn, earliest)
+        agents = sorted(earliest)
+        starts = await conn.fetch(
+            _REFOLD_STARTS,
+            [e for e, _ in agents],
+            [a for _, a in agents],
+            [earliest[k] for k in agents],
+            sorted(SESSION_BOUNDARIES),
+        )
+        since = _columns([(r[0], r[1], r[2]) for r in starts])
+        events = [_event(r) for r in await conn.fetch(_LOAD_EVENTS, *since)]
+        old = {_span(r) for r in await conn.fetch(_LOAD_SPANS, *since)}
+        new = set(fold_agent_states(events))
+        removed, added = old - new, new - old
+        if removed:
+            keys = [(s.enterprise_id, s.agent_id, s.state.value, s.started_at) for s in removed]
+            await conn.execute(_DELETE_SPANS, *_columns(sorted(keys)))
+        if added:
+            await conn.execute(_INSERT_SPANS, *_span_columns(sorted(added, key=_span_order)))
+        await _recompute_state_seconds(conn, removed | added)
+        wrapup_buckets: set[QueueBucket] = {
+            (s.enterprise_id, s.queue_id or NO_QUEUE, bucket_start(s.started_at))
+            for s in removed | added
+            if s.state is AgentState.WRAPUP
+        }
+        await lock_queues(conn, {(e, q) for e, q, _ in wrapup_buckets})
+        await recompute_queue_buckets(conn, wrapup_buckets)
+
+
+async def _recompute_state_seconds(conn: asyncpg.Connection, changed: set[AgentSpan]) -> None:
+    """Rewrites the seconds of every bucket a changed span was or is in, from all the spans
+    that overlap them."""
+    affected: dict[Agent, set[datetime]] = defaultdict(set)
+    for span in changed:
+        affected[(span.enterprise_id, span.agent_id)].update(buckets_of(span))
+    ranges = [
+        (*agent, min(buckets), max(buckets) + INTERVALS[BASE_INTERVAL])
+        for agent, buckets in sorted(affected.items())
+        if buckets
+    ]
+    if not ranges:
+        return
+    rows = await conn.fetch(_OVERLAPPING_SPANS, *_columns(ranges))
+    spans: dict[Agent, list[AgentSpan]] = defaultdict(list)
+    for span in map(_span, rows):
+        spans[(span.enterprise_id, span.agent_id)].append(span)
+    seconds: dict[AgentBucket, StateSeconds] = {}
+    for agent, buckets in affected.items():
+        per_bucket = state_seconds(spans[agent])
+        for bucket in buckets:
+            seconds[(*agent, bucket)] = per_bucket.get(bucket, StateSeconds())
+    await write_state_seconds(conn, seconds)
+
+
+def _columns(rows: Sequence[tuple[object, ...]]) -> list[list[object]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _event(row: asyncpg.Record) -> AgentEvent:
+    return AgentEvent(**{c: row[c] for c in _EVENT_COLUMNS})
+
+
+def _span(row: asyncpg.Record) -> AgentSpan:
+    return AgentSpan(
+        enterprise_id=row["enterprise_id"],
+        agent_id=row["agent_id"],
+        state=AgentState(row["state"]),
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        queue_id=row["queue_id"],
+        reason=row["reason"],
+    )
+
+
+def _span_order(span: AgentSpan) -> tuple[str, str, datetime, str]:
+    return (span.enterprise_id, span.agent_id, span.started_at, span.state.value)
+
+
+def _span_columns(spans: list[AgentSpan]) -> list[list[object]]:
+    return [
+        [s.enterprise_id for s in spans],
+        [s.agent_id for s in spans],
+        [s.state.value for s in spans],
+        [s.started_at for s in spans],
+        [s.ended_at for s in spans],
+        [s.queue_id for s in spans],
+        [s.reason for s in spans],
+        [s.seconds for s in spans],
+    ]

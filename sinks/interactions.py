@@ -1,0 +1,192 @@
+"""interaction_event rows (ingest.interactions), and the `interactions` rows re-derived from them
+and from the conversations' messages.
+
+A row is a function of the stored posts and messages of its interaction, never of the order
+they came in: each write re-derives the rows it may have changed (streams.interactions).
+Rows of calls (kind 'voice') are shared with the telephony writers, so a post fills in their
+columns rather than blanking what it does not say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import asyncpg
+import orjson
+
+from sinks.locks import lock_calls
+from sinks.outcomes import refold_outcomes
+from streams.digital import ConversationSummary, MessageEvent, summarize_conversations
+from streams.interactions import InteractionEvent, InteractionRow, interaction_rows
+
+Key = tuple[str, str]  # (enterprise_id, interaction_id)
+
+_EVENT_COLUMNS = (
+    "event_key",
+    "source_system",
+    "event_id",
+    "enterprise_id",
+    "external_id",
+    "interaction_id",
+    "channel",
+    "direction",
+    "call_id",
+    "conversation_id",
+    "queue_id",
+    "agent_id",
+    "started_at",
+    "ended_at",
+    "attributes",
+    "occurred_at",
+)
+_INSERT_EVENTS = """
+INSERT INTO interaction_event (event_key, source_system, event_id, enterprise_id, external_id,
+    interaction_id, channel, direction, call_id, conversation_id, queue_id, agent_id, started_at,
+    ended_at, attributes, occurred_at)
+SELECT k, s, i, e, x, n, c, d, ca, co, q, a, st, en, at::jsonb, o
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
+    $14::timestamptz[], $15::text[], $16::timestamptz[])
+    AS v(k, s, i, e, x, n, c, d, ca, co, q, a, st, en, at, o)
+ON CONFLICT (event_key) DO NOTHING
+"""
+_KEYS = "SELECT * FROM unnest($1::text[], $2::text[]) AS k(enterprise_id, interaction_id)"
+# Every interaction a post of these external_ids named: re-deriving them all moves an
+# external_id from the interaction it left to the one it names now.
+_NAMED_BY_EXTERNAL = """
+SELECT DISTINCT p.enterprise_id, p.interaction_id FROM interaction_event p
+JOIN unnest($1::text[], $2::text[]) AS x(enterprise_id, external_id)
+  ON p.enterprise_id = x.enterprise_id AND p.external_id = x.external_id
+"""
+_SELECT_EVENTS = ", ".join(
+    f"p.{c}::text" if c == "attributes" else f"p.{c}" for c in _EVENT_COLUMNS
+)
+# Every post of every external_id that ever named one of the interactions.
+_POSTS = f"""
+SELECT {_SELECT_EVENTS} FROM interaction_event p
+WHERE (p.enterprise_id, p.external_id) IN (
+    SELECT n.enterprise_id, n.external_id FROM interaction_event n
+    JOIN ({_KEYS}) AS k ON n.enterprise_id = k.enterprise_id
+        AND n.interaction_id = k.interaction_id)
+"""
+_MESSAGES = f"""
+SELECT m.event_key, m.source_system, m.event_id, m.occurred_at, m.enterprise_id,
+    m.conversation_id, m.message_id, m.channel, m.direction, m.sender, m.agent_id, m.queue_id
+FROM message_event m
+JOIN ({_KEYS}) AS k ON m.enterprise_id = k.enterprise_id AND m.conversation_id = k.interaction_id
+"""
+# Posts own external_id; clearing the old ones first lets one move between interactions.
+_CLEAR_EXTERNAL_IDS = f"""
+UPDATE interactions i SET external_id = NULL, updated_at = now()
+FROM ({_KEYS}) AS k
+WHERE i.enterprise_id = k.enterprise_id AND i.interaction_id = k.interaction_id
+  AND i.external_id IS NOT NULL
+"""
+# No post names these any more. Only posts make 'external' rows; the others are also the
+# telephony writers' (sinks.queue_facts), so they stay, without the external_id.
+_DELETE_UNDESCRIBED = f"""
+DELETE FROM interactions i USING ({_KEYS}) AS k
+WHERE i.enterprise_id = k.enterprise_id AND i.interaction_id = k.interaction_id
+  AND i.kind = 'external'
+"""
+_ROW_COLUMNS = (
+    "channel",
+    "external_id",
+    "direction",
+    "queue_id",
+    "agent_id",
+    "started_at",
+    "ended_at",
+    "attributes",
+)
+_UPSERT = f"""
+INSERT INTO interactions AS i (enterprise_id, interaction_id, kind, channel, external_id,
+    direction, queue_id, agent_id, started_at, ended_at, attributes)
+SELECT e, n, k, c, x, d, q, a, st, en, at::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+    AS v(e, n, k, c, x, d, q, a, st, en, at)
+ON CONFLICT (enterprise_id, interaction_id) DO UPDATE SET
+    kind = EXCLUDED.kind,
+    {
+    ", ".join(
+        f"{c} = CASE WHEN EXCLUDED.kind = 'voice' THEN coalesce(EXCLUDED.{c}, i.{c})"
+        f" ELSE EXCLUDED.{c} END"
+        for c in _ROW_COLUMNS
+    )
+}, updated_at = now()
+"""
+
+
+async def write_interactions(conn: asyncpg.Connection, events: Sequence[InteractionEvent]) -> int:
+    """Stores the posts and re-derives every interaction their external_ids ever named."""
+    if not events:
+        return 0
+    async with conn.transaction():
+        status = await conn.execute(_INSERT_EVENTS, *_event_columns(events))
+        externals = sorted({(e.enterprise_id, e.external_id) for e in events})
+        named = await conn.fetch(
+            _NAMED_BY_EXTERNAL, [x[0] for x in externals], [x[1] for x in externals]
+        )
+        await refresh_interactions(conn, {(r[0], r[1]) for r in named})
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def refresh_interactions(
+    conn: asyncpg.Connection,
+    keys: Collection[Key],
+    conversations: Mapping[Key, ConversationSummary] | None = None,
+) -> None:
+    """Re-derives the `interactions` rows of `keys` from the stored posts and messages (pass
+    `conversations` when their summaries are at hand), then the outcomes that name them."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return
+    columns = ([k[0] for k in ordered], [k[1] for k in ordered])
+    await lock_calls(conn, ordered)
+    posts = [_post(r) for r in await conn.fetch(_POSTS, *columns)]
+    if conversations is None:
+        messages = [MessageEvent(**dict(r)) for r in await conn.fetch(_MESSAGES, *columns)]
+        conversations = summarize_conversations(messages)
+    wanted = set(ordered)
+    derived = interaction_rows(posts, (c for k, c in conversations.items() if k in wanted))
+    rows = [row for key, row in derived.items() if key in wanted]
+    await conn.execute(_CLEAR_EXTERNAL_IDS, *columns)
+    gone = [k for k in ordered if k not in derived]
+    if gone:
+        await conn.execute(_DELETE_UNDESCRIBED, [k[0] for k in gone], [k[1] for k in gone])
+    if rows:
+        await conn.execute(_UPSERT, *_row_columns(rows))
+    await refold_outcomes(conn, {k[1] for k in ordered})
+
+
+def _event_columns(events: Sequence[InteractionEvent]) -> list[list[object]]:
+    return [
+        [
+            orjson.dumps(dict(e.attributes)).decode() if c == "attributes" else getattr(e, c)
+            for e in events
+        ]
+        for c in _EVENT_COLUMNS
+    ]
+
+
+def _post(record: asyncpg.Record) -> InteractionEvent:
+    fields = dict(record)
+    fields["attributes"] = orjson.loads(fields["attributes"])
+    return InteractionEvent(**fields)
+
+
+def _row_columns(rows: Sequence[InteractionRow]) -> list[list[object]]:
+    return [
+        [r.enterprise_id for r in rows],
+        [r.interaction_id for r in rows],
+        [r.kind for r in rows],
+        [r.channel for r in rows],
+        [r.external_id for r in rows],
+        [r.direction for r in rows],
+        [r.queue_id for r in rows],
+        [r.agent_id for r in rows],
+        [r.started_at for r in rows],
+        [r.ended_at for r in rows],
+        [orjson.dumps(dict(r.attributes)).decode() for r in rows],
+    ]

@@ -1,0 +1,46 @@
+"""Late events: too old to change an interval that has already been reported.
+
+An analytics event older than the grace period (against the wall clock) is refused rather than
+folded in: the closed intervals it would change stay as they were reported, and the event goes
+to error.events (stage "late") with everything needed to replay it under a longer grace period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+STAGE = "late"
+
+# Given a decoded value, why it is too late to be written; None when it is in time.
+LateCheck = Callable[[Mapping[str, Any]], str | None]
+
+
+def too_late(occurred_at: datetime, *, now: datetime, grace_sec: float) -> str | None:
+    """The reason `occurred_at` is older than `grace_sec` before `now`; None when it is not."""
+    if occurred_at >= now - timedelta(seconds=grace_sec):
+        return None
+    return (
+        f"late: occurred_at {_iso(occurred_at)} is older than the grace period"
+        f" ({_seconds(grace_sec)} s)"
+    )
+
+
+def late_check(
+    grace_sec: float, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> LateCheck:
+    """`too_late` for decoded values (their `occurred_at`), against `clock`."""
+
+    def check(record: Mapping[str, Any]) -> str | None:
+        return too_late(record["occurred_at"], now=clock(), grace_sec=grace_sec)
+
+    return check
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
