@@ -33,7 +33,7 @@ SEED = 7
 TEN_YEARS_SEC = str(10 * 365 * 24 * 3600)
 COUNTS = ("offered", "answered", "abandoned", "shortAbandoned", "flowOut")
 FIGURES = ("asaSec", "avgWaitSec", "slaPct", "abandonRatePct", "ahtSec", "responseSec")
-OPERATOR_EXTRAS = ("talkSec", "wrapUpSec")
+OPERATOR_EXTRAS = ("talkSec", "wrapUpSec", "loginSec", "readySec", "notReadySec")
 OPERATOR_COUNTS = ("ringNoAnswer",)
 
 
@@ -93,6 +93,17 @@ def assert_same(where: str, expected: Mapping[str, Any], actual: Mapping[str, An
                 assert got == pytest.approx(want, abs=0.01), f"{where} {name}"
 
 
+def assert_same_depth(expected: list[dict[str, Any]], actual: list[dict[str, Any]]) -> None:
+    """The API samples every quarter hour of a day range, like the truth."""
+    assert [s["ts"] for s in actual] == [s["ts"] for s in expected]
+    for want, got in zip(expected, actual, strict=True):
+        assert got["waiting"] == want["waiting"], want["ts"]
+        if want["oldestWaitSec"] is None:
+            assert got["oldestWaitSec"] is None, want["ts"]
+        else:
+            assert got["oldestWaitSec"] == pytest.approx(want["oldestWaitSec"], abs=0.01)
+
+
 async def read_api(database_url: str, enterprise: str, frm: str, to: str) -> dict[str, Any]:
     token = await create_token(database_url, [enterprise], "day test")
     window = {"from": frm, "to": to, "enterprise_id": enterprise}
@@ -140,6 +151,7 @@ def test_a_simulated_day_reads_back_as_the_simulators_ground_truth(
     for enterprise, expected in truth["enterprises"].items():
         api = asyncio.run(read_api(pipeline.database_url, enterprise, truth["from"], truth["to"]))
         assert_same(f"{enterprise} kpis", expected["kpis"], api["kpis"])
+        assert_same_depth(expected["queueDepthTrend"], api["kpis"]["queueDepthTrend"])
         queues = {row["queueId"]: row for row in api["queues"]["queues"]}
         assert set(queues) == set(expected["queues"])
         for queue_id, figures in expected["queues"].items():

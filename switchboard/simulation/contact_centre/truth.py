@@ -58,6 +58,7 @@ KPI_FIELDS = (
     "responseSec",
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+QUARTER_HOUR = HOUR // 4
 
 
 @dataclass
@@ -202,6 +203,7 @@ def _enterprise(records: _Records, low: int, high: int, origin: int) -> dict[str
         "operators": _operators(records, low, high, connected),
         "channels": _channels(records, connected),
         "timeseries": {"1h": _timeseries(records, low, high, origin, connected)},
+        "queueDepthTrend": _queue_depth(ledger.sessions, low, high, origin),
         "outcomes": dict(sorted(Counter(o.outcome for o in ledger.outcomes).items())),
         "interactions": {"calls": ledger.calls, "conversations": ledger.conversations},
         "events": dict(sorted(ledger.events.items())),
@@ -300,6 +302,25 @@ def _timeseries(
         {"ts": _iso(origin + low + n * HOUR), **bucket.kpis(queue_connected=connected)}
         for n, bucket in enumerate(buckets)
     ]
+
+
+def _queue_depth(
+    sessions: Sequence[Session], low: int, high: int, origin: int
+) -> list[dict[str, Any]]:
+    """Callers waiting at each quarter hour's start, and the longest of their waits so far:
+    in the queue from their enqueue until (not including) the instant they left it."""
+    samples = []
+    for instant in range(low, high, QUARTER_HOUR):
+        entered = [
+            s.enqueued_ms
+            for s in sessions
+            if s.enqueued_ms <= instant and (s.exited_ms is None or instant < s.exited_ms)
+        ]
+        oldest = (instant - min(entered)) / 1000 if entered else None
+        samples.append(
+            {"ts": _iso(origin + instant), "waiting": len(entered), "oldestWaitSec": oldest}
+        )
+    return samples
 
 
 def _iso(epoch_ms: int) -> str:
