@@ -21,22 +21,20 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import click
-import orjson
 import psycopg
 import structlog
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Message
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
-from bench.baseline import next_batch
+from bench.baseline import copy_loop
 from bench.centre_traffic import ANALYTICS_TOPICS, DayCounts, publish_day
-from bench.command import common_options, prepare
-from bench.report import Machine, Rate, machine_facts, today
+from bench.command import bench_command
+from bench.report import Comparison, Rate, machine_facts, today
 from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack
 from bench.worker import worker_env
 from schemas.codec import TopicCodec
@@ -48,7 +46,14 @@ from schemas.topics import (
     TELEPHONY_QUEUE,
     Topic,
 )
-from sinks.partitions import PARTITIONED, ensure_partitions
+from sinks.raw_events import (
+    AGENT_EVENT,
+    DIMENSION_EVENT,
+    MESSAGE_EVENT,
+    OUTCOME_EVENT,
+    QUEUE_EVENT,
+    RawTable,
+)
 from streams.dedup import dedup_key
 from streams.outcomes import interaction_id_of
 from switchboard.broker import consumer_config
@@ -57,45 +62,17 @@ from switchboard.processes import ChildProcess
 
 log = structlog.get_logger(__name__)
 
-_ENVELOPE = ("event_key", "source_system", "event_id", "enterprise_id", "occurred_at")
-# Each topic's raw table and the columns the loop fills: the record's fields of the same name,
-# the dedup key as event_key, and for an outcome the interaction it names.
-RAW_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    TELEPHONY_QUEUE.name: (
-        "queue_event",
-        (
-            *_ENVELOPE,
-            *("call_id", "queue_id", "event_type", "agent_id", "wait_sec", "talk_sec"),
-            *("ring_sec", "position", "channel"),
-        ),
-    ),
-    TELEPHONY_AGENTS.name: (
-        "agent_event",
-        (*_ENVELOPE, "agent_id", "event_type", "reason", "queue_id", "extension"),
-    ),
-    DIGITAL_MESSAGES.name: (
-        "message_event",
-        (
-            *_ENVELOPE,
-            *("conversation_id", "message_id", "channel", "direction", "sender", "agent_id"),
-            "queue_id",
-        ),
-    ),
-    CRM_OUTCOMES.name: (
-        "outcome_event",
-        (
-            *_ENVELOPE,
-            *("interaction_id", "call_id", "conversation_id", "external_id", "outcome"),
-            *("topic_id", "ticket_id", "sentiment"),
-        ),
-    ),
-    REFERENCE_DIMENSIONS.name: (
-        "dimension_event",
-        (*_ENVELOPE, "kind", "id", "name", "parent_id", "attributes", "deleted"),
-    ),
+# Each topic's raw table (sinks.raw_events). The loop fills its columns from the record's fields
+# of the same name, the dedup key as event_key, and for an outcome the interaction it names.
+RAW_TABLES: dict[str, RawTable] = {
+    TELEPHONY_QUEUE.name: QUEUE_EVENT,
+    TELEPHONY_AGENTS.name: AGENT_EVENT,
+    DIGITAL_MESSAGES.name: MESSAGE_EVENT,
+    CRM_OUTCOMES.name: OUTCOME_EVENT,
+    REFERENCE_DIMENSIONS.name: DIMENSION_EVENT,
 }
 _RAW_COUNTS = "SELECT " + ", ".join(
-    f"(SELECT count(*) FROM {table})" for table, _ in RAW_TABLES.values()
+    f"(SELECT count(*) FROM {table.name})" for table in RAW_TABLES.values()
 )
 FACT_TABLES = (
     "interactions",
@@ -132,47 +109,18 @@ class WorkerRun:
 
 
 @dataclass(frozen=True)
-class Result:
-    events: int  # messages on the analytics topics, duplicates included
-    distinct_events: int
+class Result(Comparison):
     per_topic: dict[str, int]
     enterprises: int
     queues: int
     calls_per_hour: float  # per enterprise
-    batch_size: int
-    baseline_passes: tuple[Rate, ...]
-    worker: Rate
-    worker_startup_sec: float
     settle_sec: float
     facts: dict[str, int]
     refused_batches: int
     wall_sec: float
-    machine: Machine
-    date: str
-
-    @property
-    def baseline(self) -> Rate:
-        """The median pass."""
-        return sorted(self.baseline_passes, key=lambda r: r.per_sec)[len(self.baseline_passes) // 2]
-
-    @property
-    def ratio(self) -> float:
-        return self.worker.per_sec / self.baseline.per_sec if self.baseline.per_sec else 0.0
-
-    def as_json(self) -> bytes:
-        summary: dict[str, Any] = {
-            **asdict(self),
-            "baseline": asdict(self.baseline),
-            "baseline_events_per_sec": round(self.baseline.per_sec),
-            "worker_events_per_sec": round(self.worker.per_sec),
-            "ratio": round(self.ratio, 3),
-        }
-        return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
 
     def as_text(self) -> str:
-        m = self.machine
         duplicates = self.events - self.distinct_events
-        passes = ", ".join(f"{rate.per_sec:,.0f}" for rate in self.baseline_passes)
         return "\n".join(
             (
                 "bench/analytics: five analytics topics -> raw events + facts, embedded stack",
@@ -182,16 +130,13 @@ class Result:
                 f" {self.calls_per_hour:g} calls/h each",
                 _listing("", self.per_topic),
                 f"  batch size  {self.batch_size}",
-                f"  baseline    {_rate(self.baseline)}  consume -> decode -> COPY into raw tables",
-                f"              median of {len(self.baseline_passes)} passes: {passes} ev/s",
-                f"  worker      {_rate(self.worker)}  startup {self.worker_startup_sec:.1f} s,"
-                f" settled {self.settle_sec:.1f} s after the last raw row",
+                *self.baseline_lines("consume -> decode -> COPY into raw tables"),
+                self.worker_line(f", settled {self.settle_sec:.1f} s after the last raw row"),
                 _listing("facts", self.facts),
                 f"  refused     {self.refused_batches} batches written entity by entity",
                 f"  ratio       {self.ratio:.3f}",
                 f"  wall time   {self.wall_sec:.0f} s",
-                f"  machine     {m.cpus} CPUs ({m.cpu_model}), Python {m.python}",
-                f"              PostgreSQL {m.postgresql}, broker {m.broker}",
+                *self.machine_lines(),
             )
         )
 
@@ -202,12 +147,6 @@ def _listing(label: str, counts: Mapping[str, int]) -> str:
     return textwrap.fill(
         text, width=100, initial_indent=f"  {label:<12}", subsequent_indent=" " * 14
     )
-
-
-def _rate(rate: Rate) -> str:
-    if rate.seconds <= 0:
-        return "n/a: all rows arrived at once, too few events to time"
-    return f"{rate.per_sec:>9,.0f} ev/s ({rate.events} in {rate.seconds:.2f} s)"
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -273,44 +212,36 @@ async def _baseline(bootstrap: str, registry_url: str, database_url: str, events
     consumer = Consumer(consumer_config(bootstrap, f"bench-baseline-{uuid.uuid4().hex[:8]}"))
     try:
         consumer.subscribe(list(codecs))
-        started: float | None = None
-        copied = 0
-        while copied < events:
-            messages = await next_batch(consumer)
-            started = started or time.perf_counter()
+
+        async def copy(messages: list[Message]) -> None:
             rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
             for message in messages:
                 name = str(message.topic())
                 rows[name].append(_row(topics[name], codecs[name].decode(message.value())))
             await _copy(conn, rows)
-            consumer.commit(asynchronous=False)
-            copied += len(messages)
-        assert started is not None
-        return Rate(copied, time.perf_counter() - started)
+
+        return await copy_loop(consumer, events, copy)
     finally:
         consumer.close()
         await conn.close()
 
 
 def _row(topic: Topic, record: dict[str, Any]) -> tuple[Any, ...]:
-    _, columns = RAW_TABLES[topic.name]
     record["event_key"] = dedup_key(record, topic.key_of(record) or "")
     if topic is CRM_OUTCOMES:
         record["interaction_id"] = interaction_id_of(record)
-    if topic is REFERENCE_DIMENSIONS:
-        record["attributes"] = orjson.dumps(record["attributes"] or {}).decode()
-    return tuple(record.get(column) for column in columns)
+    return RAW_TABLES[topic.name].row(record.get)
 
 
 async def _copy(conn: asyncpg.Connection, rows: Mapping[str, list[tuple[Any, ...]]]) -> None:
     """One transaction per batch, as the worker's: the month partitions first, then COPY."""
     async with conn.transaction():
         for name, table_rows in rows.items():
-            table, columns = RAW_TABLES[name]
-            if table in PARTITIONED:
-                at = columns.index(PARTITIONED[table])
-                await ensure_partitions(conn, table, (row[at] for row in table_rows))
-            await conn.copy_records_to_table(table, records=table_rows, columns=columns)
+            table = RAW_TABLES[name]
+            await table.ensure_partitions(conn, table_rows)
+            await conn.copy_records_to_table(
+                table.name, records=table_rows, columns=table.column_names
+            )
 
 
 # --- the worker ----------------------------------------------------------------------------
@@ -413,7 +344,7 @@ def _poll(
         if counts != last:
             last, moved_at = counts, now
         elif now - moved_at > STALL_SEC:
-            stored = dict(zip((t for t, _ in RAW_TABLES.values()), counts, strict=True))
+            stored = dict(zip((t.name for t in RAW_TABLES.values()), counts, strict=True))
             raise RuntimeError(f"the worker stalled at {stored}:\n{worker.log_tail()}")
         time.sleep(POLL_SEC)
 
@@ -426,23 +357,12 @@ def _counts(conn: psycopg.Connection[Any], sql: str) -> tuple[int, ...]:
 # --- the command ---------------------------------------------------------------------------
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@common_options(events=150_000, what="About this many events: the simulated day is scaled to it.")
-def main(
-    events: int,
-    batch_size: int,
-    baseline_passes: int,
-    seed: int,
-    pg_admin_url: str,
-    as_json: bool,
-) -> None:
-    """Contact-centre events per second through the analytics agents, against a plain loop."""
-    prepare()
-    result = run(
-        events, batch_size, baseline_passes=baseline_passes, seed=seed, admin_url=pg_admin_url
-    )
-    click.echo(result.as_json().decode() if as_json else result.as_text())
-
+main = bench_command(
+    run,
+    events=150_000,
+    what="About this many events: the simulated day is scaled to it.",
+    doc="Contact-centre events per second through the analytics agents, against a plain loop.",
+)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -58,15 +59,26 @@ async def run_baseline(bootstrap: str, registry_url: str, database_url: str, eve
 async def _copy_all(
     consumer: Consumer, codec: TopicCodec, conn: asyncpg.Connection, events: int
 ) -> Rate:
+    async def copy(messages: list[Message]) -> None:
+        rows = [_row(message, codec.decode(message.value())) for message in messages]
+        await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
+
+    return await copy_loop(consumer, events, copy)
+
+
+async def copy_loop(
+    consumer: Consumer, events: int, copy: Callable[[list[Message]], Awaitable[None]]
+) -> Rate:
+    """Consumes until `events` messages are copied, `copy` a batch at a time and its offsets
+    committed after; timed from the first batch in hand to the last commit."""
     started: float | None = None
     copied = 0
     while copied < events:
         messages = await next_batch(consumer)
         started = started or time.perf_counter()
-        rows = [_row(message, codec.decode(message.value())) for message in messages]
-        await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
+        await copy(messages)
         consumer.commit(asynchronous=False)
-        copied += len(rows)
+        copied += len(messages)
     assert started is not None
     return Rate(copied, time.perf_counter() - started)
 

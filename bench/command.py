@@ -1,12 +1,12 @@
-"""What every benchmark command shares: its options, a quiet log, and a clean stop."""
+"""What every benchmark command shares: its options, a quiet log, a clean stop, its output."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import click
 
@@ -61,3 +61,47 @@ def prepare() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     for chatty in ("alembic", "httpx2", "pgserver"):  # a line per migration, request, command
         logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+class Report(Protocol):
+    def as_json(self) -> bytes: ...
+
+    def as_text(self) -> str: ...
+
+
+def bench_command(
+    run: Callable[..., Report],
+    *,
+    events: int,
+    what: str,
+    doc: str,
+    extra_options: Sequence[Callable[[F], F]] = (),
+) -> click.Command:
+    """The command of a benchmark `run(events, batch_size, *, baseline_passes, seed, admin_url,
+    **extra)`: the common options, then `extra_options`, whose values go to `run` by name."""
+
+    def main(
+        events: int,
+        batch_size: int,
+        baseline_passes: int,
+        seed: int,
+        pg_admin_url: str,
+        as_json: bool,
+        **extra: Any,
+    ) -> None:
+        prepare()
+        result = run(
+            events,
+            batch_size,
+            baseline_passes=baseline_passes,
+            seed=seed,
+            admin_url=pg_admin_url,
+            **extra,
+        )
+        click.echo(result.as_json().decode() if as_json else result.as_text())
+
+    for option in reversed(extra_options):
+        main = option(main)
+    return click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=doc)(
+        common_options(events=events, what=what)(main)
+    )

@@ -17,12 +17,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import click
 import structlog
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from bench.baseline import run_baseline
-from bench.command import common_options, prepare
+from bench.command import bench_command
 from bench.produce import Encoded, produce
 from bench.report import Rate, Result, machine_facts, today
 from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack
@@ -98,23 +97,12 @@ async def _encode(registry_url: str, records: list[dict[str, Any]]) -> list[Enco
     return encoded
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@common_options(events=200_000, what="Raw events to publish.")
-def main(
-    events: int,
-    batch_size: int,
-    baseline_passes: int,
-    seed: int,
-    pg_admin_url: str,
-    as_json: bool,
-) -> None:
-    """Raw call events per second, broker to PostgreSQL rows: the worker against a plain loop."""
-    prepare()
-    result = run(
-        events, batch_size, baseline_passes=baseline_passes, seed=seed, admin_url=pg_admin_url
-    )
-    click.echo(result.as_json().decode() if as_json else result.as_text())
-
+main = bench_command(
+    run,
+    events=200_000,
+    what="Raw events to publish.",
+    doc="Raw call events per second, broker to PostgreSQL rows: the worker against a plain loop.",
+)
 
 if __name__ == "__main__":
     main()

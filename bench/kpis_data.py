@@ -22,6 +22,7 @@ import asyncpg
 import structlog
 
 from sinks.partitions import ensure_partitions
+from sinks.queue_facts import TIMING_COLUMNS
 
 log = structlog.get_logger(__name__)
 
@@ -30,35 +31,6 @@ OTHER_ENTERPRISE = "bench-other"
 SLA_THRESHOLD_SEC = 20.0
 AGENTS_PER_QUEUE = 8
 SHORT_ABANDON_SEC = 10.0
-_TIMING_COLUMNS = (
-    "enterprise_id",
-    "interaction_id",
-    "queue_id",
-    "channel",
-    "enqueued_at",
-    "outcome",
-    "exit_reason",
-    "exited_at",
-    "completed_at",
-    "agent_id",
-    "wait_sec",
-    "talk_sec",
-    "ring_no_answer",
-    "sla_threshold_sec",
-    "short_abandon_sec",
-    "within_sla",
-    "handled",
-    "kpi_offered",
-    "kpi_answered",
-    "kpi_abandoned",
-    "kpi_short_abandoned",
-    "kpi_flow_out",
-    "kpi_answered_wait_sec",
-    "kpi_abandoned_wait_sec",
-    "kpi_answered_within_sla",
-    "kpi_handled",
-    "kpi_talk_sec",
-)
 _STATE_COLUMNS = (
     "enterprise_id",
     "agent_id",
@@ -106,7 +78,7 @@ async def load(conn: asyncpg.Connection, shape: Shape) -> dict[str, int]:
     other = Shape(shape.end, shape.days, queues=5, sessions_per_queue_day=100, agents=10)
     sessions = [*_sessions(rng, shape, ENTERPRISE), *_sessions(rng, other, OTHER_ENTERPRISE)]
     with _step("fact_interaction_timing"):
-        await _copy(conn, "fact_interaction_timing", sessions, _TIMING_COLUMNS)
+        await _copy(conn, "fact_interaction_timing", sessions, TIMING_COLUMNS)
     with _step("fact_agent_state"):
         await _copy(conn, "fact_agent_state", _states(rng, shape, sessions), _STATE_COLUMNS)
     with _step("fact_response"):
@@ -193,6 +165,7 @@ def _session(
         queue,
         "voice",
         enqueued,
+        False,  # enqueue_inferred
         outcome,
         reason,
         exited,
@@ -224,7 +197,7 @@ def _states(
     """A wrap-up after every answered call, and a login and ready span per agent and day."""
     spans: dict[tuple[object, ...], tuple[object, ...]] = {}
     for row in sessions:
-        enterprise, agent, exited, talk = row[0], row[9], row[7], row[11]
+        enterprise, agent, exited, talk = row[0], row[10], row[8], row[12]
         if agent is None or not isinstance(exited, datetime) or not isinstance(talk, float):
             continue
         started = exited + timedelta(seconds=talk)

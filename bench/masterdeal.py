@@ -28,14 +28,13 @@ from typing import Any
 
 import asyncpg
 import click
-import orjson
 import psycopg
 import structlog
 from confluent_kafka import Consumer, Message
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
-from bench.baseline import next_batch
-from bench.command import common_options, prepare
+from bench.baseline import copy_loop
+from bench.command import bench_command
 from bench.deal_traffic import (
     CANONICAL_PER_DEAL,
     TOPIC_OF,
@@ -45,7 +44,7 @@ from bench.deal_traffic import (
     warm_up_deal,
 )
 from bench.produce import Encoded, produce
-from bench.report import Machine, Rate, machine_facts, today
+from bench.report import Comparison, Rate, machine_facts, today
 from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, wait_for
 from bench.worker import PARTITIONS, worker_env
 from schemas.codec import TopicCodec
@@ -86,63 +85,28 @@ class Delays:
 
 
 @dataclass(frozen=True)
-class Result:
-    events: int  # messages on the domain topics, duplicates included
-    distinct_events: int
+class Result(Comparison):
     deals: int
-    batch_size: int
-    baseline_passes: tuple[Rate, ...]
-    worker: Rate
-    worker_startup_sec: float
     backlog_delay: Delays
     paced_rate: float  # events/s the paced variant was published at
     paced_delay: Delays
-    machine: Machine
-    date: str
-
-    @property
-    def baseline(self) -> Rate:
-        """The median pass."""
-        return sorted(self.baseline_passes, key=lambda r: r.per_sec)[len(self.baseline_passes) // 2]
-
-    @property
-    def ratio(self) -> float:
-        return self.worker.per_sec / self.baseline.per_sec if self.baseline.per_sec else 0.0
-
-    def as_json(self) -> bytes:
-        summary: dict[str, Any] = {
-            **asdict(self),
-            "baseline": asdict(self.baseline),
-            "baseline_events_per_sec": round(self.baseline.per_sec),
-            "worker_events_per_sec": round(self.worker.per_sec),
-            "ratio": round(self.ratio, 3),
-        }
-        return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
 
     def as_text(self) -> str:
-        m = self.machine
         duplicates = self.events - self.distinct_events
-        passes = ", ".join(f"{rate.per_sec:,.0f}" for rate in self.baseline_passes)
         return "\n".join(
             (
                 "bench/masterdeal: six domain topics -> master_deal + masterdeal.*, embedded stack",
                 f"  date        {self.date}",
                 f"  events      {self.events} ({duplicates} duplicates), {self.deals} deals",
                 f"  batch size  {self.batch_size}",
-                f"  baseline    {_rate(self.baseline)}  consume -> decode -> COPY",
-                f"              median of {len(self.baseline_passes)} passes: {passes} ev/s",
-                f"  worker      {_rate(self.worker)}  startup {self.worker_startup_sec:.1f} s",
+                *self.baseline_lines("consume -> decode -> COPY"),
+                self.worker_line(),
                 f"  ratio       {self.ratio:.3f}",
                 f"  delay       backlog (all published up front): {_delays(self.backlog_delay)}",
                 f"              paced at {self.paced_rate:,.0f} ev/s: {_delays(self.paced_delay)}",
-                f"  machine     {m.cpus} CPUs ({m.cpu_model}), Python {m.python}",
-                f"              PostgreSQL {m.postgresql}, broker {m.broker}",
+                *self.machine_lines(),
             )
         )
-
-
-def _rate(rate: Rate) -> str:
-    return f"{rate.per_sec:>9,.0f} ev/s ({rate.events} in {rate.seconds:.2f} s)"
 
 
 def _delays(delays: Delays) -> str:
@@ -273,17 +237,12 @@ async def _baseline(bootstrap: str, registry_url: str, database_url: str, events
     try:
         await conn.execute(_CREATE_STAGING)
         consumer.subscribe(list(codecs))
-        started: float | None = None
-        copied = 0
-        while copied < events:
-            messages = await next_batch(consumer)
-            started = started or time.perf_counter()
+
+        async def copy(messages: list[Message]) -> None:
             rows = [_row(m, codecs[str(m.topic())].decode(m.value())) for m in messages]
             await conn.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
-            consumer.commit(asynchronous=False)
-            copied += len(rows)
-        assert started is not None
-        return Rate(copied, time.perf_counter() - started)
+
+        return await copy_loop(consumer, events, copy)
     finally:
         consumer.close()
         await conn.close()
@@ -411,36 +370,21 @@ def _summary(delays: list[int]) -> Delays:
 # --- the command ---------------------------------------------------------------------------
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@common_options(events=20_000, what="Domain events to publish.")
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=1),
-    default=500.0,
-    show_default=True,
-    help="Events/s of the paced variant.",
+main = bench_command(
+    run,
+    events=20_000,
+    what="Domain events to publish.",
+    doc="Domain events per second into master deals, and canonical publication delay.",
+    extra_options=[
+        click.option(
+            "--rate",
+            type=click.FloatRange(min=1),
+            default=500.0,
+            show_default=True,
+            help="Events/s of the paced variant.",
+        )
+    ],
 )
-def main(
-    events: int,
-    rate: float,
-    batch_size: int,
-    baseline_passes: int,
-    seed: int,
-    pg_admin_url: str,
-    as_json: bool,
-) -> None:
-    """Domain events per second into master deals, and canonical publication delay."""
-    prepare()
-    result = run(
-        events,
-        batch_size,
-        rate=rate,
-        baseline_passes=baseline_passes,
-        seed=seed,
-        admin_url=pg_admin_url,
-    )
-    click.echo(result.as_json().decode() if as_json else result.as_text())
-
 
 if __name__ == "__main__":
     main()

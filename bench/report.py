@@ -39,10 +39,12 @@ class Machine:
 
 
 @dataclass(frozen=True)
-class Result:
-    events: int  # messages on the topic, duplicates included
+class Comparison:
+    """What every benchmark's result shares: the plain loop's passes against the worker's
+    rate, on a machine. Each benchmark's result adds its own fields and report."""
+
+    events: int  # messages published, duplicates included
     distinct_events: int
-    calls: int
     batch_size: int
     baseline_passes: tuple[Rate, ...]
     worker: Rate
@@ -61,44 +63,72 @@ class Result:
     def ratio(self) -> float:
         return self.worker.per_sec / self.baseline.per_sec if self.baseline.per_sec else 0.0
 
-    @property
-    def meets_target(self) -> bool:
-        return self.ratio >= TARGET_RATIO
-
     def as_json(self) -> bytes:
-        summary: dict[str, Any] = {
+        return orjson.dumps(self.summary(), option=orjson.OPT_INDENT_2)
+
+    def summary(self) -> dict[str, Any]:
+        """The fields, and the figures derived from them."""
+        return {
             **asdict(self),
             "baseline": asdict(self.baseline),
             "baseline_events_per_sec": round(self.baseline.per_sec),
             "worker_events_per_sec": round(self.worker.per_sec),
             "ratio": round(self.ratio, 3),
+        }
+
+    def baseline_lines(self, loop: str) -> tuple[str, str]:
+        """The baseline's lines of the text report; `loop` says what the plain loop does."""
+        passes = ", ".join(f"{rate.per_sec:,.0f}" for rate in self.baseline_passes)
+        return (
+            f"  baseline    {format_rate(self.baseline)}  {loop}",
+            f"              median of {len(self.baseline_passes)} passes: {passes} ev/s",
+        )
+
+    def worker_line(self, after: str = "") -> str:
+        startup = f"startup {self.worker_startup_sec:.1f} s"
+        return f"  worker      {format_rate(self.worker)}  {startup}{after}"
+
+    def machine_lines(self) -> tuple[str, str]:
+        m = self.machine
+        return (
+            f"  machine     {m.cpus} CPUs ({m.cpu_model}), Python {m.python}",
+            f"              PostgreSQL {m.postgresql}, broker {m.broker}",
+        )
+
+
+@dataclass(frozen=True)
+class Result(Comparison):
+    calls: int
+
+    @property
+    def meets_target(self) -> bool:
+        return self.ratio >= TARGET_RATIO
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **super().summary(),
             "target_ratio": round(TARGET_RATIO, 3),
             "meets_target": self.meets_target,
         }
-        return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
 
     def as_text(self) -> str:
         verdict = "met" if self.meets_target else "MISSED"
-        m = self.machine
         duplicates = self.events - self.distinct_events
-        passes = ", ".join(f"{rate.per_sec:,.0f}" for rate in self.baseline_passes)
         return "\n".join(
             (
                 "bench/ingest: telephony.calls -> PostgreSQL rows, embedded stack",
                 f"  date        {self.date}",
                 f"  events      {self.events} ({duplicates} duplicates), {self.calls} calls",
                 f"  batch size  {self.batch_size}",
-                f"  baseline    {_rate(self.baseline)}  consume -> decode -> COPY",
-                f"              median of {len(self.baseline_passes)} passes: {passes} ev/s",
-                f"  worker      {_rate(self.worker)}  startup {self.worker_startup_sec:.1f} s",
+                *self.baseline_lines("consume -> decode -> COPY"),
+                self.worker_line(),
                 f"  ratio       {self.ratio:.3f} (target >= {TARGET_RATIO:.3f}: {verdict})",
-                f"  machine     {m.cpus} CPUs ({m.cpu_model}), Python {m.python}",
-                f"              PostgreSQL {m.postgresql}, broker {m.broker}",
+                *self.machine_lines(),
             )
         )
 
 
-def _rate(rate: Rate) -> str:
+def format_rate(rate: Rate) -> str:
     if rate.seconds <= 0:
         return "n/a: all rows arrived at once, too few events to time"
     return f"{rate.per_sec:>9,.0f} ev/s ({rate.events} in {rate.seconds:.2f} s)"

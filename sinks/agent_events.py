@@ -2,9 +2,10 @@
 and the wrap-up seconds of the queue buckets.
 
 Each batch re-folds every agent it touches from the stored events, in the same transaction as
-the insert. To keep that bounded, only from the agent's last login or logout before the batch's
-earliest event (streams.agents.refold_start): nothing that started earlier can change. Only the
-spans that did change are rewritten, and only the buckets they were or are in recomputed.
+the insert. To keep that bounded, only from the batch's earliest event of the agent, t0: the
+spans that ended before t0 cannot change, and the spans open at t0 are stored (streams.agents
+.open_at), so the events from t0 on are folded on top of those. Only the spans that did change
+are rewritten, and only the buckets they were or are in recomputed.
 """
 
 from __future__ import annotations
@@ -17,61 +18,52 @@ import asyncpg
 
 from sinks.agent_state_intervals import AgentBucket, write_state_seconds
 from sinks.locks import lock_agents, lock_queues
-from sinks.partitions import ensure_partitions
 from sinks.queue_intervals import NO_QUEUE, QueueBucket, recompute_queue_buckets
+from sinks.raw_events import AGENT_EVENT
 from streams.agents import (
-    SESSION_BOUNDARIES,
+    Agent,
     AgentEvent,
     AgentSpan,
     AgentState,
     StateSeconds,
     buckets_of,
     fold_agent_states,
+    open_at,
     state_seconds,
 )
 from streams.kpis import BASE_INTERVAL, INTERVALS, bucket_start
 
-Agent = tuple[str, str]  # (enterprise_id, agent_id)
-
-_EVENT_COLUMNS = (
-    "event_key",
-    "source_system",
-    "event_id",
-    "occurred_at",
-    "enterprise_id",
-    "agent_id",
-    "event_type",
-    "reason",
-    "queue_id",
-    "extension",
-)
-_INSERT = f"""
-INSERT INTO agent_event ({", ".join(_EVENT_COLUMNS)})
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
-    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-ON CONFLICT (event_key, occurred_at) DO NOTHING
-"""
+_EVENT_COLUMNS = AGENT_EVENT.column_names
 _AGENTS = "unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(enterprise_id, agent_id, at)"
-# streams.agents.refold_start, in SQL: the last login or logout before the earliest new event.
-_REFOLD_STARTS = f"""
-SELECT k.enterprise_id, k.agent_id, (
-    SELECT max(e.occurred_at) FROM agent_event e
-    WHERE e.enterprise_id = k.enterprise_id AND e.agent_id = k.agent_id
-      AND e.event_type = ANY($4::text[]) AND e.occurred_at < k.at)
-FROM {_AGENTS}
-"""
-# `at` is the refold start here; NULL: from the beginning.
+# The events from each agent's t0 on. A key stored before t0 too is that earlier event, which
+# the fold keeps (the earliest copy): its later copy is no event here. (By key alone, as the
+# fold dedups, and so a probe of the primary key.)
 _LOAD_EVENTS = f"""
 SELECT {", ".join(f"e.{c}" for c in _EVENT_COLUMNS)} FROM agent_event e
 JOIN {_AGENTS} ON e.enterprise_id = k.enterprise_id AND e.agent_id = k.agent_id
-    AND e.occurred_at >= coalesce(k.at, '-infinity')
-ORDER BY e.occurred_at, e.event_key
+    AND e.occurred_at >= k.at
+WHERE NOT EXISTS (
+    SELECT FROM agent_event p WHERE p.event_key = e.event_key AND p.occurred_at < k.at)
 """
 _SPAN_COLUMNS = "enterprise_id, agent_id, state, started_at, ended_at, queue_id, reason"
+_SELECT_SPAN = f"SELECT {', '.join(f's.{c.strip()}' for c in _SPAN_COLUMNS.split(','))}"
+# The spans a re-fold from each agent's t0 may change: those begun at t0 or later, and those
+# open at t0. Spans of one state never overlap, so of those begun before t0 only the latest of
+# each state can be open then: one index probe each.
 _LOAD_SPANS = f"""
-SELECT {", ".join(f"s.{c.strip()}" for c in _SPAN_COLUMNS.split(","))} FROM fact_agent_state s
-JOIN {_AGENTS} ON s.enterprise_id = k.enterprise_id AND s.agent_id = k.agent_id
-    AND s.started_at >= coalesce(k.at, '-infinity')
+SELECT s.* FROM {_AGENTS}
+CROSS JOIN unnest($4::text[]) AS st(state)
+CROSS JOIN LATERAL (
+    ({_SELECT_SPAN} FROM fact_agent_state s
+     WHERE s.enterprise_id = k.enterprise_id AND s.agent_id = k.agent_id AND s.state = st.state
+       AND s.started_at < k.at
+     ORDER BY s.started_at DESC LIMIT 1)
+    UNION ALL
+    ({_SELECT_SPAN} FROM fact_agent_state s
+     WHERE s.enterprise_id = k.enterprise_id AND s.agent_id = k.agent_id AND s.state = st.state
+       AND s.started_at >= k.at)
+) s
+WHERE s.ended_at IS NULL OR s.ended_at >= k.at
 """
 _DELETE_SPANS = """
 DELETE FROM fact_agent_state s
@@ -87,7 +79,7 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::
 """
 # The finished spans of each agent that overlap [lo, hi).
 _OVERLAPPING_SPANS = f"""
-SELECT {", ".join(f"s.{c.strip()}" for c in _SPAN_COLUMNS.split(","))} FROM fact_agent_state s
+{_SELECT_SPAN} FROM fact_agent_state s
 JOIN unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
     AS k(enterprise_id, agent_id, lo, hi)
   ON s.enterprise_id = k.enterprise_id AND s.agent_id = k.agent_id
@@ -101,16 +93,13 @@ async def write_agent_events(conn: asyncpg.Connection, events: Sequence[AgentEve
     if not events:
         return 0
     async with conn.transaction():
-        await ensure_partitions(conn, "agent_event", (e.occurred_at for e in events))
-        status = await conn.execute(
-            _INSERT, *([getattr(e, c) for e in events] for c in _EVENT_COLUMNS)
-        )
+        inserted = await AGENT_EVENT.insert(conn, events)
         earliest: dict[Agent, datetime] = {}
         for event in events:
             agent = (event.enterprise_id, event.agent_id)
             earliest[agent] = min(earliest.get(agent, event.occurred_at), event.occurred_at)
         await refold_agents(conn, earliest)
-    return int(status.rsplit(" ", 1)[-1])
+    return inserted
 
 
 async def refold_agents(conn: asyncpg.Connection, earliest: Mapping[Agent, datetime]) -> None:
@@ -119,18 +108,12 @@ async def refold_agents(conn: asyncpg.Connection, earliest: Mapping[Agent, datet
         return
     async with conn.transaction():  # the caller's, where there is one: the locks last till then
         await lock_agents(conn, earliest)
-        agents = sorted(earliest)
-        starts = await conn.fetch(
-            _REFOLD_STARTS,
-            [e for e, _ in agents],
-            [a for _, a in agents],
-            [earliest[k] for k in agents],
-            sorted(SESSION_BOUNDARIES),
-        )
-        since = _columns([(r[0], r[1], r[2]) for r in starts])
+        since = _columns([(*agent, at) for agent, at in sorted(earliest.items())])
         events = [_event(r) for r in await conn.fetch(_LOAD_EVENTS, *since)]
-        old = {_span(r) for r in await conn.fetch(_LOAD_SPANS, *since)}
-        new = set(fold_agent_states(events))
+        old = {
+            _span(r) for r in await conn.fetch(_LOAD_SPANS, *since, [s.value for s in AgentState])
+        }
+        new = set(fold_agent_states(events, open_before=open_at(old, earliest)))
         removed, added = old - new, new - old
         if removed:
             keys = [(s.enterprise_id, s.agent_id, s.state.value, s.started_at) for s in removed]

@@ -15,6 +15,7 @@ import asyncpg
 import orjson
 
 from sinks.queue_facts import refold_queues
+from sinks.raw_events import DIMENSION_EVENT
 from streams.dimensions import (
     KINDS,
     DimensionEvent,
@@ -24,28 +25,6 @@ from streams.dimensions import (
     versions_by_member,
 )
 
-_EVENT_COLUMNS = (
-    "event_key",
-    "source_system",
-    "event_id",
-    "occurred_at",
-    "enterprise_id",
-    "kind",
-    "id",
-    "name",
-    "parent_id",
-    "attributes",
-    "deleted",
-)
-_INSERT_EVENTS = """
-INSERT INTO dimension_event (event_key, source_system, event_id, occurred_at, enterprise_id,
-    kind, id, name, parent_id, attributes, deleted)
-SELECT k, s, i, o, e, kd, d, n, p, a::jsonb, del
-FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-    $7::text[], $8::text[], $9::text[], $10::text[], $11::bool[])
-    AS v(k, s, i, o, e, kd, d, n, p, a, del)
-ON CONFLICT (event_key) DO NOTHING
-"""
 _MEMBERS = "SELECT * FROM unnest($1::text[], $2::text[]) AS m(enterprise_id, id)"
 _LOCK = """
 SELECT pg_advisory_xact_lock(hashtextextended('dimension:' || $1 || ':' || enterprise_id || ':'
@@ -54,8 +33,7 @@ FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[]) AS m(enterprise_id, 
       ORDER BY 1, 2) AS ordered
 """
 _STORED_EVENTS = f"""
-SELECT e.event_key, e.source_system, e.event_id, e.occurred_at, e.enterprise_id, e.kind, e.id,
-    e.name, e.parent_id, e.attributes::text, e.deleted
+SELECT {DIMENSION_EVENT.select("e")}
 FROM dimension_event e JOIN ({_MEMBERS}) AS m ON e.enterprise_id = m.enterprise_id AND e.id = m.id
 WHERE e.kind = $3
 """
@@ -93,13 +71,13 @@ async def write_dimension_events(
     if not events:
         return 0
     async with conn.transaction():
-        status = await conn.execute(_INSERT_EVENTS, *_event_columns(events))
+        inserted = await DIMENSION_EVENT.insert(conn, events)
         by_kind: dict[str, set[tuple[str, str]]] = defaultdict(set)
         for event in events:
             by_kind[event.kind].add((event.enterprise_id, event.id))
         for kind in sorted(by_kind):
             await _rederive(conn, kind, sorted(by_kind[kind]), masters)
-    return int(status.rsplit(" ", 1)[-1])
+    return inserted
 
 
 async def _rederive(
@@ -135,20 +113,8 @@ async def _rederive(
         await refold_queues(conn, changes)
 
 
-def _event_columns(events: Sequence[DimensionEvent]) -> list[list[object]]:
-    return [
-        [
-            orjson.dumps(dict(e.attributes)).decode() if c == "attributes" else getattr(e, c)
-            for e in events
-        ]
-        for c in _EVENT_COLUMNS
-    ]
-
-
 def _event(record: asyncpg.Record) -> DimensionEvent:
-    fields = dict(record)
-    fields["attributes"] = orjson.loads(fields["attributes"])
-    return DimensionEvent(**fields)
+    return DimensionEvent(**DIMENSION_EVENT.fields(record))
 
 
 def _version(kind: str, record: asyncpg.Record) -> DimensionVersion:

@@ -16,40 +16,12 @@ import orjson
 
 from sinks.locks import lock_calls
 from sinks.outcomes import refold_outcomes
+from sinks.raw_events import INTERACTION_EVENT, MESSAGE_EVENT
 from streams.digital import ConversationSummary, MessageEvent, summarize_conversations
 from streams.interactions import InteractionEvent, InteractionRow, interaction_rows
 
 Key = tuple[str, str]  # (enterprise_id, interaction_id)
 
-_EVENT_COLUMNS = (
-    "event_key",
-    "source_system",
-    "event_id",
-    "enterprise_id",
-    "external_id",
-    "interaction_id",
-    "channel",
-    "direction",
-    "call_id",
-    "conversation_id",
-    "queue_id",
-    "agent_id",
-    "started_at",
-    "ended_at",
-    "attributes",
-    "occurred_at",
-)
-_INSERT_EVENTS = """
-INSERT INTO interaction_event (event_key, source_system, event_id, enterprise_id, external_id,
-    interaction_id, channel, direction, call_id, conversation_id, queue_id, agent_id, started_at,
-    ended_at, attributes, occurred_at)
-SELECT k, s, i, e, x, n, c, d, ca, co, q, a, st, en, at::jsonb, o
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
-    $14::timestamptz[], $15::text[], $16::timestamptz[])
-    AS v(k, s, i, e, x, n, c, d, ca, co, q, a, st, en, at, o)
-ON CONFLICT (event_key) DO NOTHING
-"""
 _KEYS = "SELECT * FROM unnest($1::text[], $2::text[]) AS k(enterprise_id, interaction_id)"
 # Every interaction a post of these external_ids named: re-deriving them all moves an
 # external_id from the interaction it left to the one it names now.
@@ -58,20 +30,16 @@ SELECT DISTINCT p.enterprise_id, p.interaction_id FROM interaction_event p
 JOIN unnest($1::text[], $2::text[]) AS x(enterprise_id, external_id)
   ON p.enterprise_id = x.enterprise_id AND p.external_id = x.external_id
 """
-_SELECT_EVENTS = ", ".join(
-    f"p.{c}::text" if c == "attributes" else f"p.{c}" for c in _EVENT_COLUMNS
-)
 # Every post of every external_id that ever named one of the interactions.
 _POSTS = f"""
-SELECT {_SELECT_EVENTS} FROM interaction_event p
+SELECT {INTERACTION_EVENT.select("p")} FROM interaction_event p
 WHERE (p.enterprise_id, p.external_id) IN (
     SELECT n.enterprise_id, n.external_id FROM interaction_event n
     JOIN ({_KEYS}) AS k ON n.enterprise_id = k.enterprise_id
         AND n.interaction_id = k.interaction_id)
 """
 _MESSAGES = f"""
-SELECT m.event_key, m.source_system, m.event_id, m.occurred_at, m.enterprise_id,
-    m.conversation_id, m.message_id, m.channel, m.direction, m.sender, m.agent_id, m.queue_id
+SELECT {MESSAGE_EVENT.select("m")}
 FROM message_event m
 JOIN ({_KEYS}) AS k ON m.enterprise_id = k.enterprise_id AND m.conversation_id = k.interaction_id
 """
@@ -123,13 +91,13 @@ async def write_interactions(conn: asyncpg.Connection, events: Sequence[Interact
     if not events:
         return 0
     async with conn.transaction():
-        status = await conn.execute(_INSERT_EVENTS, *_event_columns(events))
+        inserted = await INTERACTION_EVENT.insert(conn, events)
         externals = sorted({(e.enterprise_id, e.external_id) for e in events})
         named = await conn.fetch(
             _NAMED_BY_EXTERNAL, [x[0] for x in externals], [x[1] for x in externals]
         )
         await refresh_interactions(conn, {(r[0], r[1]) for r in named})
-    return int(status.rsplit(" ", 1)[-1])
+    return inserted
 
 
 async def refresh_interactions(
@@ -160,20 +128,8 @@ async def refresh_interactions(
     await refold_outcomes(conn, {k[1] for k in ordered})
 
 
-def _event_columns(events: Sequence[InteractionEvent]) -> list[list[object]]:
-    return [
-        [
-            orjson.dumps(dict(e.attributes)).decode() if c == "attributes" else getattr(e, c)
-            for e in events
-        ]
-        for c in _EVENT_COLUMNS
-    ]
-
-
 def _post(record: asyncpg.Record) -> InteractionEvent:
-    fields = dict(record)
-    fields["attributes"] = orjson.loads(fields["attributes"])
-    return InteractionEvent(**fields)
+    return InteractionEvent(**INTERACTION_EVENT.fields(record))
 
 
 def _row_columns(rows: Sequence[InteractionRow]) -> list[list[object]]:

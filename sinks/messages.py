@@ -14,32 +14,13 @@ import asyncpg
 from sinks.interactions import refresh_interactions
 from sinks.locks import lock_calls
 from sinks.partitions import ensure_partitions
+from sinks.raw_events import MESSAGE_EVENT
 from streams.digital import MessageEvent, summarize_conversations
 from streams.kpis import Response, fold_responses
 
-_COLUMNS = (
-    "event_key",
-    "source_system",
-    "event_id",
-    "occurred_at",
-    "enterprise_id",
-    "conversation_id",
-    "message_id",
-    "channel",
-    "direction",
-    "sender",
-    "agent_id",
-    "queue_id",
-)
-_INSERT = f"""
-INSERT INTO message_event ({", ".join(_COLUMNS)})
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
-    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-ON CONFLICT (event_key, occurred_at) DO NOTHING
-"""
 _CONVERSATIONS = "SELECT * FROM unnest($1::text[], $2::text[]) AS k(enterprise_id, conversation_id)"
 _STORED = f"""
-SELECT {", ".join(f"m.{c}" for c in _COLUMNS)} FROM message_event m
+SELECT {MESSAGE_EVENT.select("m")} FROM message_event m
 JOIN ({_CONVERSATIONS}) AS k
   ON m.enterprise_id = k.enterprise_id AND m.conversation_id = k.conversation_id
 """
@@ -63,8 +44,7 @@ async def write_messages(conn: asyncpg.Connection, events: Sequence[MessageEvent
     if not events:
         return 0
     async with conn.transaction():
-        await ensure_partitions(conn, "message_event", (e.occurred_at for e in events))
-        status = await conn.execute(_INSERT, *([getattr(e, c) for e in events] for c in _COLUMNS))
+        inserted = await MESSAGE_EVENT.insert(conn, events)
         keys = sorted({(e.enterprise_id, e.conversation_id) for e in events})
         columns = ([k[0] for k in keys], [k[1] for k in keys])
         # The lock of the conversation's interaction row (sinks.locks: a call's or a chat's).
@@ -74,7 +54,7 @@ async def write_messages(conn: asyncpg.Connection, events: Sequence[MessageEvent
         await conn.execute(_DELETE_RESPONSES, *columns)
         await _insert_responses(conn, responses)
         await refresh_interactions(conn, keys, summarize_conversations(stored))
-    return int(status.rsplit(" ", 1)[-1])
+    return inserted
 
 
 async def _insert_responses(conn: asyncpg.Connection, responses: Sequence[Response]) -> None:

@@ -13,36 +13,14 @@ from collections.abc import Collection, Sequence
 
 import asyncpg
 
+from sinks.raw_events import OUTCOME_EVENT
 from streams.outcomes import OutcomeEvent, latest_facts
 
-_INSERT = """
-INSERT INTO outcome_event (event_key, source_system, event_id, enterprise_id, interaction_id,
-    call_id, conversation_id, external_id, outcome, topic_id, ticket_id, sentiment, occurred_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],
-    $13::timestamptz[])
-ON CONFLICT (event_key) DO NOTHING
-"""
-_COLUMNS = (
-    "event_key",
-    "source_system",
-    "event_id",
-    "enterprise_id",
-    "interaction_id",
-    "call_id",
-    "conversation_id",
-    "external_id",
-    "outcome",
-    "topic_id",
-    "ticket_id",
-    "sentiment",
-    "occurred_at",
-)
 _LOCK = """
 SELECT pg_advisory_xact_lock(hashtextextended('outcome:' || interaction_id, 0))
 FROM (SELECT DISTINCT unnest($1::text[]) AS interaction_id ORDER BY 1) AS ordered
 """
-_STORED = f"SELECT {', '.join(_COLUMNS)} FROM outcome_event WHERE interaction_id = ANY($1)"
+_STORED = f"SELECT {OUTCOME_EVENT.select('o')} FROM outcome_event o WHERE interaction_id = ANY($1)"
 _ENTERPRISES = """
 SELECT interaction_id, array_agg(enterprise_id ORDER BY enterprise_id) AS enterprises
 FROM interactions WHERE interaction_id = ANY($1) GROUP BY interaction_id
@@ -64,9 +42,9 @@ async def write_outcomes(conn: asyncpg.Connection, events: Sequence[OutcomeEvent
     if not events:
         return 0
     async with conn.transaction():
-        status = await conn.execute(_INSERT, *([getattr(e, c) for e in events] for c in _COLUMNS))
+        inserted = await OUTCOME_EVENT.insert(conn, events)
         await refold_outcomes(conn, {e.interaction_id for e in events})
-    return int(status.rsplit(" ", 1)[-1])
+    return inserted
 
 
 async def refold_outcomes(conn: asyncpg.Connection, interaction_ids: Collection[str]) -> None:

@@ -20,6 +20,7 @@ from sinks.locks import lock_calls, lock_queues
 from sinks.outcomes import refold_outcomes
 from sinks.partitions import ensure_partitions
 from sinks.queue_intervals import QueueBucket, recompute_queue_buckets
+from sinks.raw_events import QUEUE_EVENT
 from streams.kpis import bucket_start, session_figures
 from streams.queue import QueueEvent
 from streams.queue_sessions import QueueSession, fold_sessions
@@ -27,30 +28,15 @@ from streams.queue_thresholds import GLOBAL, QueueThresholds, QueueVersion
 
 Call = tuple[str, str]  # (enterprise_id, call_id)
 
-_EVENT_COLUMNS = (
-    "event_key",
-    "source_system",
-    "event_id",
-    "occurred_at",
-    "enterprise_id",
-    "call_id",
-    "queue_id",
-    "event_type",
-    "agent_id",
-    "wait_sec",
-    "talk_sec",
-    "ring_sec",
-    "position",
-    "channel",
-)
 _CALLS = "unnest($1::text[], $2::text[]) AS c(enterprise_id, call_id)"
 # Ordered, so that an event_key stored twice (two occurred_at) folds the same way every time.
 _LOAD_EVENTS = f"""
-SELECT {", ".join(f"e.{c}" for c in _EVENT_COLUMNS)} FROM queue_event e
+SELECT {QUEUE_EVENT.select("e")} FROM queue_event e
 JOIN {_CALLS} ON e.enterprise_id = c.enterprise_id AND e.call_id = c.call_id
 ORDER BY e.occurred_at, e.event_key
 """
-_TIMING_COLUMNS = (
+# fact_interaction_timing's columns (bench.kpis_data fills them too).
+TIMING_COLUMNS = (
     "enterprise_id",
     "interaction_id",
     "queue_id",
@@ -111,11 +97,11 @@ _TIMING_TYPES = (
     "float8",
 )
 _LOAD_TIMING = f"""
-SELECT {", ".join(f"t.{c}" for c in _TIMING_COLUMNS)} FROM fact_interaction_timing t
+SELECT {", ".join(f"t.{c}" for c in TIMING_COLUMNS)} FROM fact_interaction_timing t
 JOIN {_CALLS} ON t.enterprise_id = c.enterprise_id AND t.interaction_id = c.call_id
 """
 _INSERT_TIMING = f"""
-INSERT INTO fact_interaction_timing ({", ".join(_TIMING_COLUMNS)})
+INSERT INTO fact_interaction_timing ({", ".join(TIMING_COLUMNS)})
 SELECT * FROM unnest({", ".join(f"${i}::{t}[]" for i, t in enumerate(_TIMING_TYPES, start=1))})
 """
 _DELETE_TIMING = """
@@ -336,4 +322,4 @@ async def _upsert_interactions(
 
 
 def _event(row: asyncpg.Record) -> QueueEvent:
-    return QueueEvent(**{c: row[c] for c in _EVENT_COLUMNS})
+    return QueueEvent(**{c: row[c] for c in QUEUE_EVENT.column_names})

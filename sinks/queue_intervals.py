@@ -79,7 +79,9 @@ def _recompute(table: str, *, per_agent: bool) -> tuple[str, str]:
     DELETE FROM {table} f USING keys k
     WHERE f.enterprise_id = k.enterprise_id AND f.queue_id = k.queue_id
         AND f.bucket_start = k.bucket_start"""
-    sums = ", ".join(f"sum({name})" for name in _FIGURES)
+    # In numeric, whose sums are exact: a float sum would depend on the rows' scan order, so a
+    # replay in other batches would store other last digits.
+    sums = ", ".join(f"sum({name}::numeric)" for name in _FIGURES)
     insert = f"""
     WITH {_KEYS}
     INSERT INTO {table} (enterprise_id, attribution, bucket_start, {agent}queue_id, channel,

@@ -13,8 +13,12 @@ open is ignored; a state held for no time at all is no span. `fold_agent_states`
 function of the *set* of events: duplicates collapse and the events are put in one total order
 first, so arrival order never changes a span.
 
-Because a login or a logout leaves nothing open, the spans from the last one before a new event
-on are the fold of the events from there on (`refold_start`): a writer re-folds that much only.
+A writer adding events from an instant t0 on need not fold the agent's shift again. The fold
+before t0 is unchanged, and all it hands on to t0 is the spans still open then (`open_at`, from
+the stored spans: begun before t0, not ended before it). Folding the events from t0 on with
+those already open (`fold_agent_states(events, open_before=...)`) gives every span that begins
+at t0 or later, and the carried ones with their ends; the spans that ended before t0 stay. (An
+event whose key is also stored before t0 is that earlier event, already folded: it is left out.)
 """
 
 from __future__ import annotations
@@ -78,8 +82,7 @@ class AgentSpan:
         return (self.ended_at - self.started_at).total_seconds()
 
 
-# Events that bound an agent's session: after one of them, nothing is open.
-SESSION_BOUNDARIES = frozenset({"login", "logout"})
+Agent = tuple[str, str]  # (enterprise_id, agent_id)
 
 # Tie-break for events with the same timestamp: the lifecycle order (a logout last, so an agent
 # who logs out and does something else in the same instant ends logged out).
@@ -108,33 +111,47 @@ _ENDS: Mapping[str, frozenset[AgentState]] = {
 _STATE_ORDER = {state: rank for rank, state in enumerate(AgentState)}
 
 
+def span_order(span: AgentSpan) -> tuple[str, str, datetime, int]:
+    """A total order of spans: enterprise, agent, start, then state."""
+    return (span.enterprise_id, span.agent_id, span.started_at, _STATE_ORDER[span.state])
+
+
 def event_order(event: AgentEvent) -> tuple[datetime, int, str]:
     """A total order: event time, then lifecycle rank, then the dedup key itself."""
     return (event.occurred_at, _TYPE_RANK.get(event.event_type, len(_TYPE_RANK)), event.event_key)
 
 
-def fold_agent_states(events: Iterable[AgentEvent]) -> tuple[AgentSpan, ...]:
-    """Every span the events describe, ordered by (enterprise, agent, start, state)."""
+def fold_agent_states(
+    events: Iterable[AgentEvent], open_before: Iterable[AgentSpan] = ()
+) -> tuple[AgentSpan, ...]:
+    """Every span the events describe, ordered by (enterprise, agent, start, state).
+
+    `open_before`: spans already open before the first event (`open_at`), which the events may
+    end; they are among the spans returned, ended or still open."""
     ordered = sorted(events, key=event_order)
     distinct: dict[str, AgentEvent] = {}
     for event in ordered:
         distinct.setdefault(event.event_key, event)
-    by_agent: dict[tuple[str, str], list[AgentEvent]] = defaultdict(list)
+    by_agent: dict[Agent, list[AgentEvent]] = defaultdict(list)
     for event in distinct.values():  # still in event_order: dicts keep insertion order
         by_agent[(event.enterprise_id, event.agent_id)].append(event)
-    spans = [span for agent in by_agent.values() for span in _fold_agent(agent)]
-    return tuple(
-        sorted(
-            spans,
-            key=lambda s: (s.enterprise_id, s.agent_id, s.started_at, _STATE_ORDER[s.state]),
-        )
-    )
+    carried: dict[Agent, dict[AgentState, AgentSpan]] = defaultdict(dict)
+    for span in open_before:
+        carried[(span.enterprise_id, span.agent_id)][span.state] = span
+    spans = [
+        span
+        for agent in by_agent.keys() | carried.keys()
+        for span in _fold_agent(by_agent.get(agent, []), carried.get(agent, {}))
+    ]
+    return tuple(sorted(spans, key=span_order))
 
 
-def _fold_agent(events: list[AgentEvent]) -> list[AgentSpan]:
-    """The spans of one agent, from its events in `event_order`."""
+def _fold_agent(
+    events: list[AgentEvent], carried: Mapping[AgentState, AgentSpan]
+) -> list[AgentSpan]:
+    """The spans of one agent, from its events in `event_order` and the spans open before."""
     spans: list[AgentSpan] = []
-    open_spans: dict[AgentState, AgentSpan] = {}
+    open_spans: dict[AgentState, AgentSpan] = dict(carried)
     for event in events:
         starts = _STARTS.get(event.event_type)
         for state in _ENDS.get(event.event_type, frozenset()):
@@ -158,18 +175,20 @@ def _fold_agent(events: list[AgentEvent]) -> list[AgentSpan]:
     return spans + list(open_spans.values())
 
 
-def refold_start(events: Iterable[AgentEvent], earliest_new: datetime) -> datetime | None:
-    """Where one agent's re-fold may start when events from `earliest_new` on are added: the
-    last login or logout strictly before it (None: from the beginning). The spans that start
-    there or later are the fold of the events from there on; earlier ones ended by then."""
-    return max(
-        (
-            e.occurred_at
-            for e in events
-            if e.event_type in SESSION_BOUNDARIES and e.occurred_at < earliest_new
-        ),
-        default=None,
-    )
+def open_at(spans: Iterable[AgentSpan], since: Mapping[Agent, datetime]) -> tuple[AgentSpan, ...]:
+    """The spans open just before each agent's instant `since[agent]`, as they were then (no
+    end): begun before it and not ended before it. They are all the fold of the events before
+    that instant hands on to the events from it on; an agent without an instant has none."""
+    opened = []
+    for span in spans:
+        t0 = since.get((span.enterprise_id, span.agent_id))
+        if (
+            t0 is not None
+            and span.started_at < t0
+            and (span.ended_at is None or span.ended_at >= t0)
+        ):
+            opened.append(replace(span, ended_at=None))
+    return tuple(opened)
 
 
 # -- time per bucket --------------------------------------------------------------------------
@@ -197,7 +216,8 @@ def state_seconds(
     overlaps; a wrap-up counts whole in the bucket where it started (as AHT counts it). A span
     still open has no length yet and counts nowhere."""
     buckets: dict[datetime, StateSeconds] = defaultdict(StateSeconds)
-    for span in spans:
+    # Summed in one order whatever order the spans come in: floating-point sums depend on it.
+    for span in sorted(spans, key=span_order):
         for start, seconds in _contributions(span, interval):
             buckets[start] = buckets[start].merge(
                 StateSeconds(**{f"{span.state.value}_sec": seconds})

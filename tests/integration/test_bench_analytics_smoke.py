@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import orjson
 import pytest
 
 from bench.analytics import FACT_TABLES
 from bench.centre_traffic import ANALYTICS_TOPICS
+from tests.integration.bench_helpers import run_bench
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def test_the_analytics_benchmark_runs_and_reports_both_rates_and_the_facts() -> None:
-    env = dict(os.environ)
-    if "SWITCHBOARD_TEST_ADMIN_URL" in os.environ:
-        env["SWITCHBOARD_BENCH_ADMIN_URL"] = os.environ["SWITCHBOARD_TEST_ADMIN_URL"]
-    command = ["-m", "bench.analytics", "--events", "1500", "--batch-size", "200", "--json"]
-    completed = subprocess.run(
-        [sys.executable, *command, "--baseline-passes", "1"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        timeout=300,
+    result = run_bench(
+        "analytics", "--events", "1500", "--batch-size", "200", "--baseline-passes", "1"
     )
-    assert completed.returncode == 0, completed.stderr.decode(errors="replace")[-3000:]
-
-    result = orjson.loads(completed.stdout)
     assert set(result["per_topic"]) == {t.name for t in ANALYTICS_TOPICS}
     assert result["distinct_events"] == sum(result["per_topic"].values()) == result["events"]
     assert 1000 < result["events"] < 2500  # about what was asked for

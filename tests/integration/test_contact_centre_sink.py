@@ -401,6 +401,40 @@ def test_agent_states_land_as_spans_and_seconds_per_bucket(
     assert ("152", "login", at(3300), None, None, None, None) in got["states"]
 
 
+# Agent events delivered again with another time (a source that re-stamps a resend): each
+# counts once, at its earliest time, wherever the copies fall relative to a batch's earliest.
+RESTAMPED = [
+    replace(AGENT_EVENTS[2], occurred_at=at(2200)),  # a wrap-up again after 151's ready
+    replace(AGENT_EVENTS[7], occurred_at=at(1500)),  # lunch began earlier than first said
+    replace(AGENT_EVENTS[12], occurred_at=at(3400)),  # 152's logout again after the new login
+]
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.permutations([*AGENT_EVENTS, *RESTAMPED]),
+    cuts=st.sets(st.integers(1, len(AGENT_EVENTS) + len(RESTAMPED) - 1), max_size=4),
+)
+def test_an_agent_event_restamped_counts_once_at_its_earliest_time(
+    conn: asyncpg.Connection,
+    loop: asyncio.AbstractEventLoop,
+    events: list[AgentEvent],
+    cuts: set[int],
+) -> None:
+    bounds = sorted(cuts)
+    batches = [events[a:b] for a, b in zip([0, *bounds], [*bounds, len(events)], strict=True)]
+
+    async def scenario() -> dict[str, Any]:
+        await reset(conn)
+        for batch in batches:
+            await write(conn, [*QUEUE_EVENTS, *batch], agents_first=False)
+        return await snapshot(conn)
+
+    assert run(loop, scenario()) == expected(QUEUE_EVENTS, [*AGENT_EVENTS, *RESTAMPED])
+
+
 # -- partitions and retention ----------------------------------------------------------------
 
 

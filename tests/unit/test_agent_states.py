@@ -17,7 +17,7 @@ from streams.agents import (
     StateSeconds,
     buckets_of,
     fold_agent_states,
-    refold_start,
+    open_at,
     state_seconds,
     wrapups,
 )
@@ -150,22 +150,65 @@ def test_order_and_duplicates_never_change_the_spans(
     assert fold_agent_states([*shuffled, *repeats]) == fold_agent_states(HISTORY)
 
 
+def test_the_spans_open_at_an_instant_are_those_begun_before_and_not_ended_before_it() -> None:
+    stored = fold_agent_states(SHIFT)
+    other = replace(stored[0], agent_id="152")
+    opened = open_at([*stored, other], {("0367", "151"): at(130)})
+    # Login (0-600) and the wrap-up that ends at 130 were open; ready from 130 had not begun,
+    # ready 10-100 was over; agent 152 has no instant, so nothing of it is open.
+    assert [(s.state, s.started_at, s.ended_at) for s in opened] == [
+        (LOGIN, at(0), None),
+        (WRAPUP, at(100), None),
+    ]
+
+
+def test_a_late_event_is_folded_on_top_of_what_was_open_when_it_happened() -> None:
+    lunch = SHIFT[5]  # not_ready at 200, arriving after the rest of the shift
+    stored = fold_agent_states([e for e in SHIFT if e is not lunch])
+    since = {("0367", "151"): lunch.occurred_at}
+    later = [e for e in SHIFT if e.occurred_at >= lunch.occurred_at]
+    refolded = fold_agent_states(later, open_before=open_at(stored, since))
+    assert [(s.state, s.started_at, s.ended_at) for s in refolded] == [
+        (LOGIN, at(0), at(600)),
+        (READY, at(130), at(200)),
+        (NOT_READY, at(200), at(500)),
+        (READY, at(500), at(600)),
+    ]
+
+
+def test_spans_open_before_and_no_events_stay_open() -> None:
+    (login,) = fold_agent_states([event(1, "login", 0)])
+    assert fold_agent_states([], open_before=[login]) == (login,)
+
+
+# A key delivered again with another time: the fold keeps the earliest copy of it.
+RESENT = [replace(HISTORY[2], occurred_at=at(1500)), replace(HISTORY[11], occurred_at=at(50))]
+
+
+def incremental(stored: set[AgentEvent], new: set[AgentEvent], t0: datetime) -> set[AgentSpan]:
+    """What sinks.agent_events does when events from t0 on are added to stored ones: keep the
+    spans that ended before t0, and fold the events from t0 on over the spans open at t0."""
+    facts = set(fold_agent_states(stored))
+    touched = {s for s in facts if s.ended_at is None or s.ended_at >= t0}
+    events = stored | new
+    earlier_keys = {e.event_key for e in events if e.occurred_at < t0}
+    refold = [e for e in events if e.occurred_at >= t0 and e.event_key not in earlier_keys]
+    carried = open_at(touched, {("0367", "151"): t0})
+    return (facts - touched) | set(fold_agent_states(refold, open_before=carried))
+
+
 @given(
-    st.lists(st.sampled_from(HISTORY), unique_by=lambda e: e.event_key),
-    st.floats(min_value=-10, max_value=2100),
+    st.sets(st.sampled_from([*HISTORY, *RESENT])),
+    st.sets(st.sampled_from([*HISTORY, *RESENT])),
+    # at an event's instant, where ties are, as often as anywhere between
+    st.one_of(st.sampled_from([0, 10, 100, 130, 600, 900, 1010, 2006]), st.floats(-10, 2100)),
 )
-def test_a_refold_from_the_last_login_or_logout_gives_the_same_spans(
-    events: list[AgentEvent], earliest_new_second: float
+def test_folding_from_t0_on_over_the_spans_open_then_gives_the_whole_fold(
+    stored: set[AgentEvent], arriving: set[AgentEvent], t0_second: float
 ) -> None:
-    earliest_new = at(earliest_new_second)
-    start = refold_start(events, earliest_new)
-    full = fold_agent_states(events)
-    if start is None:
-        return
-    refolded = fold_agent_states(e for e in events if e.occurred_at >= start)
-    assert refolded == tuple(s for s in full if s.started_at >= start)
-    # What started before ended by then, so new events cannot change it.
-    assert all(s.ended_at is not None and s.ended_at <= start for s in full if s.started_at < start)
+    t0 = at(t0_second)
+    new = {e for e in arriving if e.occurred_at >= t0}
+    assert incremental(stored, new, t0) == set(fold_agent_states(stored | new))
 
 
 @given(st.lists(st.sampled_from(HISTORY), unique_by=lambda e: e.event_key))
@@ -217,6 +260,23 @@ def test_splitting_keeps_every_second(start: float, length: float) -> None:
     split = state_seconds([ready])
     assert sum(s.ready_sec for s in split.values()) == pytest.approx(length, abs=1e-6)
     assert all(0 <= s.ready_sec <= 900 + 1e-6 for s in split.values())
+
+
+# Fractional seconds, several spans summed into one bucket: float sums depend on their order.
+FRACTIONS = [
+    span(READY, 0.1, 12.347),
+    span(NOT_READY, 12.347, 99.913),
+    span(READY, 99.913, 101.3),
+    span(WRAPUP, 101.3, 188.0071),
+    span(READY, 188.0071, 777.777),
+]
+
+
+@given(st.permutations(FRACTIONS))
+def test_the_seconds_per_bucket_do_not_depend_on_the_order_of_the_spans(
+    shuffled: list[AgentSpan],
+) -> None:
+    assert state_seconds(shuffled) == state_seconds(FRACTIONS)
 
 
 def test_a_record_becomes_an_event() -> None:
