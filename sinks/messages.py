@@ -50,7 +50,7 @@ async def write_messages(conn: asyncpg.Connection, events: Sequence[MessageEvent
         # The lock of the conversation's interaction row (sinks.locks: a call's or a chat's).
         await lock_calls(conn, keys)
         stored = [MessageEvent(**dict(r)) for r in await conn.fetch(_STORED, *columns)]
-        responses = fold_responses(m.to_digital_message() for m in stored)
+        responses = fold_responses(stored)
         await conn.execute(_DELETE_RESPONSES, *columns)
         await _insert_responses(conn, responses)
         await refresh_interactions(conn, keys, summarize_conversations(stored))

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from streams.events import TenantEvent
-from streams.kpis import DigitalMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +37,6 @@ class MessageEvent(TenantEvent):
     def event_type(self) -> str:
         """Who wrote it: what the written-events metric is labelled with."""
         return self.sender
-
-    def to_digital_message(self) -> DigitalMessage:
-        return DigitalMessage(
-            event_key=self.event_key,
-            enterprise_id=self.enterprise_id,
-            conversation_id=self.conversation_id,
-            occurred_at=self.occurred_at,
-            sender=self.sender,
-            channel=self.channel,
-            agent_id=self.agent_id,
-            queue_id=self.queue_id,
-        )
 
 
 @dataclass(frozen=True, slots=True)

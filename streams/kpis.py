@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from streams.queue_sessions import Outcome, QueueSession
 
@@ -51,18 +51,25 @@ class WrapUp:
     channel: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DigitalMessage:
-    """The fields of a digital.messages value that response times need."""
+class DigitalMessage(Protocol):
+    """What response times need of a digital.messages event (streams.digital.MessageEvent)."""
 
-    event_key: str
-    enterprise_id: str
-    conversation_id: str
-    occurred_at: datetime
-    sender: str
-    channel: str
-    agent_id: str | None = None
-    queue_id: str | None = None
+    @property
+    def event_key(self) -> str: ...
+    @property
+    def enterprise_id(self) -> str: ...
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def agent_id(self) -> str | None: ...
+    @property
+    def queue_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

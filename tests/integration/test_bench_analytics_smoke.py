@@ -25,5 +25,5 @@ def test_the_analytics_benchmark_runs_and_reports_both_rates_and_the_facts() -> 
     assert set(result["facts"]) == set(FACT_TABLES)
     assert result["facts"]["fact_interaction_timing"] > 0
     assert result["facts"]["fact_response"] > 0
-    assert result["refused_batches"] >= 0
+    assert result["refused_batches"] == 0  # a refusal means a sink raised on good input
     assert result["machine"]["cpus"] >= 1

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.digital import MessageEvent, summarize_conversations
-from streams.kpis import DigitalMessage
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -53,19 +52,6 @@ def test_a_message_is_read_from_its_record() -> None:
         "inbound",
         "web",
         "customer",
-    )
-
-
-def test_a_message_is_what_response_times_are_folded_from() -> None:
-    assert CHAT[2].to_digital_message() == DigitalMessage(
-        event_key="chat-gw:m3",
-        enterprise_id="0367",
-        conversation_id="chat-1",
-        occurred_at=T0 + timedelta(seconds=40),
-        sender="agent",
-        channel="chat",
-        agent_id="anna",
-        queue_id=None,
     )
 
 

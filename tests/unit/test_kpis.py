@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.digital import MessageEvent
 from streams.kpis import (
     Attribution,
-    DigitalMessage,
     Filter,
     IntervalFigures,
     WrapUp,
@@ -170,9 +170,13 @@ def test_nearest_rank_percentile() -> None:
     assert percentile_nearest_rank([], 95) is None
 
 
-def message(seq: int, second: float, sender: str, conversation: str = "chat-1") -> DigitalMessage:
-    return DigitalMessage(
+def message(seq: int, second: float, sender: str, conversation: str = "chat-1") -> MessageEvent:
+    return MessageEvent(
         event_key=f"webchat:m{seq}",
+        source_system="webchat",
+        event_id=f"m{seq}",
+        message_id=f"m{seq}",
+        direction="inbound" if sender == "customer" else "outbound",
         enterprise_id="0367",
         conversation_id=conversation,
         occurred_at=at(second),
@@ -200,7 +204,7 @@ def test_responses_run_from_the_first_unanswered_customer_message() -> None:
 
 @given(st.permutations(CHAT), st.lists(st.sampled_from(CHAT), max_size=5))
 def test_responses_ignore_order_and_duplicates(
-    shuffled: list[DigitalMessage], repeats: list[DigitalMessage]
+    shuffled: list[MessageEvent], repeats: list[MessageEvent]
 ) -> None:
     assert fold_responses([*shuffled, *repeats]) == fold_responses(CHAT)
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from streams import kpis
+from streams.digital import MessageEvent
 from streams.queue import QueueEvent
 from streams.queue_sessions import QueueSession, fold_sessions
 from switchboard.simulation import SimEvent
@@ -215,16 +216,7 @@ def stream_figures(
                 )
             )
     messages = [
-        kpis.DigitalMessage(
-            event_key=e.record["event_id"],
-            enterprise_id=e.record["enterprise_id"],
-            conversation_id=e.record["conversation_id"],
-            occurred_at=e.record["occurred_at"],
-            sender=e.record["sender"],
-            channel=e.record["channel"],
-            agent_id=e.record["agent_id"],
-            queue_id=e.record["queue_id"],
-        )
+        MessageEvent.from_record(e.record["event_id"], e.record)
         for e in events
         if e.topic == "digital.messages"
     ]
