@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -13,6 +14,7 @@ from aiohttp.abc import AbstractAccessLogger
 from api.auth import TOKEN_CACHE, TokenCache, auth_middleware
 from api.errors import error_middleware
 from api.keys import POOL, SETTINGS
+from api.params import refuse_unstorable
 from api.routes import (
     calls,
     dictionaries,
@@ -26,6 +28,7 @@ from api.routes import (
     queues,
     schema_registry,
 )
+from api.server import MAX_BODY_BYTES, ApiRunner, request_framing
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -40,9 +43,17 @@ SHUTDOWN_TIMEOUT_SEC = 10.0
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
         # Outermost first: metrics see the final status, errors become JSON before that,
-        # and auth's 401/403 go through the error middleware like any other error.
-        middlewares=[metrics.metrics_middleware, error_middleware, auth_middleware]
+        # and auth's 401/403 go through the error middleware like any other error. Parameters
+        # and the body are looked at only for a client that passed auth.
+        middlewares=[
+            metrics.metrics_middleware,
+            error_middleware,
+            auth_middleware,
+            refuse_unstorable,
+            request_framing,
+        ],
     )
     app[SETTINGS] = settings
     app[TOKEN_CACHE] = TokenCache()
@@ -100,18 +111,19 @@ class AccessLogger(AbstractAccessLogger):
 
 def run_api(settings: Settings) -> None:
     """Serves until SIGINT/SIGTERM, then finishes the requests in flight."""
+    asyncio.run(_serve_until_signalled(settings))
 
-    def announce(_: str) -> None:
-        log.info("api_listening", url=settings.api_url)
 
-    web.run_app(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        access_log_class=AccessLogger,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_SEC,
-        print=announce,
-    )
+async def _serve_until_signalled(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = await start_api(settings)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 async def start_api(settings: Settings) -> web.AppRunner:
@@ -119,7 +131,7 @@ async def start_api(settings: Settings) -> web.AppRunner:
 
     With `api_port=0` the system picks a free port: read it from `runner.addresses`.
     """
-    runner = web.AppRunner(
+    runner = ApiRunner(
         create_app(settings),
         access_log_class=AccessLogger,
         shutdown_timeout=SHUTDOWN_TIMEOUT_SEC,

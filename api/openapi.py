@@ -24,16 +24,17 @@ from api.analytics.schema import (
     TIMESERIES_PARAMETERS,
     TIMESERIES_SCHEMA,
 )
-from api.routes.calls import (
-    CALL_STATUSES,
-    CALL_TYPES,
-    DATA_SOURCES,
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-)
+from api.paging import LIMIT_SCHEMA
+from api.routes.calls import CALL_STATUSES, CALL_TYPES, DATA_SOURCES
 from api.routes.dictionaries import DICTIONARY_PARAMETERS, DICTIONARY_SCHEMA
-from api.routes.ingest import INGEST_REQUEST_SCHEMA, INGEST_RESPONSE_SCHEMA
-from api.routes.masterdeal import MASTER_DEAL_SCHEMA
+from api.routes.ingest import INGEST_REQUEST_SCHEMA, INGEST_RESPONSE_SCHEMA, MAX_ITEM_BYTES
+from api.routes.masterdeal import (
+    MASTER_DEAL_LIST_PARAMETERS,
+    MASTER_DEAL_LIST_SCHEMA,
+    MASTER_DEAL_SCHEMA,
+)
+from api.routes.schema_registry import needs_admin
+from api.server import BODY_TIMEOUT_SEC, MAX_BODY_BYTES
 
 Schema = dict[str, Any]
 
@@ -193,10 +194,35 @@ DEPENDENCY: Schema = _object(
     },
     required=["status"],
 )
+WORKER_HEALTH: Schema = _object(
+    {
+        "status": {
+            "type": "string",
+            "enum": ["ok", "stalled", "down", "unknown"],
+            "description": "From the worker group's heartbeats: down after 3 missed beats (or"
+            " none ever), stalled when a partition is STALL or STOP (contract 10); unknown"
+            " while the database does not answer.",
+        },
+        "lastBeatAgeSec": _nullable("number", description="Age of the newest heartbeat."),
+        "instances": {"type": "integer", "description": "Worker instances beating now."},
+        "stalledPartitions": {
+            "type": "array",
+            "items": _object(
+                {
+                    "topic": {"type": "string"},
+                    "partition": {"type": "integer"},
+                    "status": {"type": "string", "enum": ["STALL", "STOP"]},
+                }
+            ),
+        },
+    },
+    required=["status"],
+)
 HEALTH: Schema = _object(
     {
         "status": {"type": "string", "enum": ["ok", "unavailable"]},
         "dependencies": _object({"database": _ref("Dependency"), "kafka": _ref("Dependency")}),
+        "worker": WORKER_HEALTH,
     }
 )
 
@@ -259,11 +285,7 @@ CALL_LIST_PARAMETERS = [
     _query("call_status", "Outcome of the call.", {"type": "string", "enum": list(CALL_STATUSES)}),
     _query("phone_number", "The external party, exactly.", _TEXT),
     _query("extension", "An extension that took part (or the one that answered).", _TEXT),
-    _query(
-        "limit",
-        "Calls per page.",
-        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-    ),
+    _query("limit", "Calls per page.", LIMIT_SCHEMA),
     _query("cursor", "`next_cursor` of the previous page.", _TEXT),
 ]
 
@@ -278,7 +300,10 @@ PATHS: dict[str, dict[str, Schema]] = {
                 "200": _json(
                     "Every dependency answers (Kafka may be not_configured).", _ref("Health")
                 ),
-                "503": _json("A dependency is unavailable.", _ref("Health")),
+                "503": _json(
+                    "A dependency is unavailable, or the worker is down or stalled.",
+                    _ref("Health"),
+                ),
             },
         }
     },
@@ -303,6 +328,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "summary": "This document",
             "responses": {
                 "200": _json("OpenAPI 3.1 document.", {"type": "object"}),
+                "400": _error_ref("InvalidParameter"),
                 **_PROTECTED_ERRORS,
             },
         }
@@ -335,6 +361,8 @@ PATHS: dict[str, dict[str, Schema]] = {
             "of the newest row each table received.",
             "responses": {
                 "200": _json("The lag.", {"type": "object"}),
+                "400": _error_ref("InvalidParameter"),
+                "403": _error("Not an admin token: lag spans every tenant."),
                 "503": _error_ref("Unavailable"),
                 **_PROTECTED_ERRORS,
             },
@@ -345,6 +373,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             "operationId": "getCall",
             "tags": ["calls"],
             "summary": "A call with its participants and events",
+            "description": "A call of another enterprise answers 404, exactly as a missing one.",
             "parameters": [
                 {
                     "name": "call_id",
@@ -356,7 +385,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             ],
             "responses": {
                 "200": _json("The call.", _ref("CallDetail")),
-                "403": _error_ref("Forbidden"),
+                "400": _error_ref("InvalidParameter"),
                 "404": _error_ref("NotFound"),
                 **_PROTECTED_ERRORS,
             },
@@ -399,6 +428,11 @@ PATHS: dict[str, dict[str, Schema]] = {
                 "202": _json("The broker has every item.", INGEST_RESPONSE_SCHEMA),
                 "400": _error("An item is invalid (`invalid_body`; `index`, `field` say where)."),
                 "403": _error_ref("Forbidden"),
+                "408": _error_ref("BodyTimeout"),
+                "413": _error(
+                    f"The body is over {MAX_BODY_BYTES:,} bytes, or an item's record over"
+                    f" {MAX_ITEM_BYTES:,} bytes (`payload_too_large`)."
+                ),
                 **_PROTECTED_ERRORS,
                 "503": _error("The broker or the schema registry is unavailable; retry later."),
             },
@@ -479,14 +513,36 @@ PATHS: dict[str, dict[str, Schema]] = {
             },
         }
     },
+    "/masterdeal": {
+        "get": {
+            "operationId": "listMasterDeals",
+            "tags": ["masterdeal"],
+            "summary": "The token's enterprises' deals, newest change first, a page at a time",
+            "description": (
+                "Ordered by the deal's last change (the time of its latest domain event), then"
+                " master_deal_id. Keyset pagination: follow `next_cursor` until it is null; a"
+                " deal added or changed meanwhile never repeats or hides another. Without"
+                " `from`/`to` every deal is listed, whenever it last changed. SLA state is as"
+                " of the request, as GET /masterdeal/{id} reports it."
+            ),
+            "parameters": MASTER_DEAL_LIST_PARAMETERS,
+            "responses": {
+                "200": _json("A page of deals.", MASTER_DEAL_LIST_SCHEMA),
+                "400": _error_ref("InvalidParameter"),
+                "403": _error_ref("Forbidden"),
+                **_PROTECTED_ERRORS,
+            },
+        }
+    },
     "/masterdeal/{id}": {
         "get": {
             "operationId": "getMasterDeal",
             "tags": ["masterdeal"],
             "summary": "A master deal: stage, history, domain statuses, SLA, canonical events",
             "description": (
-                "Deals carry no enterprise, so any valid token may read any deal. SLA breaches"
-                " are as of the request; a deal appears once its crm.deal.created is stored."
+                "A deal outside the token's enterprises answers 404, exactly as a missing one."
+                " SLA breaches are as of the request; a deal appears once its crm.deal.created"
+                " is stored."
             ),
             "parameters": [
                 {
@@ -499,6 +555,7 @@ PATHS: dict[str, dict[str, Schema]] = {
             ],
             "responses": {
                 "200": _json("The master deal.", MASTER_DEAL_SCHEMA),
+                "400": _error_ref("InvalidParameter"),
                 "404": _error_ref("NotFound"),
                 **_PROTECTED_ERRORS,
             },
@@ -512,7 +569,12 @@ COMPONENTS: Schema = {
             "type": "http",
             "scheme": "bearer",
             "description": "`switchboard token create --enterprise E` prints one.",
-        }
+        },
+        "basicAuth": {
+            "type": "http",
+            "scheme": "basic",
+            "description": "Any user name, a token as the password: Schema Registry writes.",
+        },
     },
     "schemas": {
         "Error": ERROR,
@@ -525,7 +587,13 @@ COMPONENTS: Schema = {
         "Health": HEALTH,
     },
     "responses": {
-        "InvalidParameter": _error("A query parameter is invalid (`invalid_parameter`)."),
+        "InvalidParameter": _error(
+            "A path or query parameter is invalid (`invalid_parameter`, with `parameter`), e.g."
+            " text holding NUL, which nothing can store."
+        ),
+        "BodyTimeout": _error(
+            f"The body did not arrive within {BODY_TIMEOUT_SEC:g} s (`request_timeout`)."
+        ),
         "Unauthorized": _error("No bearer token, or one that is unknown or revoked."),
         "Forbidden": _error("The enterprise is outside the token's enterprises."),
         "NotFound": _error("No such resource."),
@@ -542,7 +610,8 @@ TAGS = [
         "name": "schema-registry",
         "description": (
             f"The built-in Schema Registry under {SCHEMA_REGISTRY_PREFIX}: the subset of the"
-            " Confluent Schema Registry REST API that standard clients use. Open, like /health."
+            " Confluent Schema Registry REST API that standard clients use. Reads are open;"
+            " writes need an admin token (`token create --admin`), by bearer or basic auth."
         ),
         "externalDocs": {
             "url": "https://docs.confluent.io/platform/current/schema-registry/develop/api.html"
@@ -581,19 +650,30 @@ def schema_registry_paths(app: web.Application) -> dict[str, dict[str, Schema]]:
             paths.setdefault(template, {})[method] = {
                 "tags": ["schema-registry"],
                 "summary": _summary(route.handler) or f"{method.upper()} {template}",
-                "security": [],
+                "security": _registry_security(method, route.handler),
                 "parameters": [
                     {"name": name, "in": "path", "required": True, "schema": _TEXT}
                     for name in _PATH_PARAMETER.findall(template)
                 ],
                 "responses": {
                     "default": {
-                        "description": "As the Confluent Schema Registry answers.",
-                        "content": {"application/vnd.schemaregistry.v1+json": {"schema": {}}},
+                        "description": "As the Confluent Schema Registry answers; errors found"
+                        " before the registry sees the request (a NUL in a parameter, a body"
+                        " too slow or too large) in this API's JSON error shape.",
+                        "content": {
+                            "application/vnd.schemaregistry.v1+json": {"schema": {}},
+                            "application/json": {"schema": {}},
+                        },
                     }
                 },
             }
     return paths
+
+
+def _registry_security(method: str, handler: Any) -> list[Schema]:
+    if not needs_admin(method.upper(), handler):
+        return []
+    return [{"bearerAuth": []}, {"basicAuth": []}]
 
 
 def documented_methods(method: str) -> list[str]:

@@ -29,13 +29,12 @@ import asyncpg
 import psycopg
 import structlog
 from confluent_kafka import Consumer, Message
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from bench.baseline import copy_loop
 from bench.centre_traffic import ANALYTICS_TOPICS, DayCounts, publish_day
 from bench.command import bench_command
 from bench.report import Comparison, Rate, machine_facts, today
-from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack
+from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, stack_registry
 from bench.worker import worker_env
 from schemas.codec import TopicCodec
 from schemas.topics import (
@@ -203,7 +202,7 @@ def measure_baseline(stack: Stack, events: int) -> Rate:
 
 
 async def _baseline(bootstrap: str, registry_url: str, database_url: str, events: int) -> Rate:
-    registry = AsyncSchemaRegistryClient({"url": registry_url})
+    registry = stack_registry(registry_url)
     topics = {t.name: t for t in ANALYTICS_TOPICS}
     codecs = {name: TopicCodec(t, registry) for name, t in topics.items()}
     for codec in codecs.values():

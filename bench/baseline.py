@@ -15,9 +15,9 @@ from typing import Any
 
 import asyncpg
 from confluent_kafka import Consumer, Message
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from bench.report import Rate
+from bench.stack import stack_registry
 from schemas.codec import TopicCodec
 from schemas.topics import TELEPHONY_CALLS
 from switchboard.broker import consumer_config
@@ -43,7 +43,7 @@ CREATE TABLE {STAGING_TABLE} (
 async def run_baseline(bootstrap: str, registry_url: str, database_url: str, events: int) -> Rate:
     """Copies `events` messages of telephony.calls; timed from the first batch in hand to the
     last rows committed."""
-    codec = TopicCodec(TELEPHONY_CALLS, AsyncSchemaRegistryClient({"url": registry_url}))
+    codec = TopicCodec(TELEPHONY_CALLS, stack_registry(registry_url))
     await codec.register()  # the publisher's schema id: every value's writer schema
     conn = await asyncpg.connect(database_url)
     consumer = Consumer(consumer_config(bootstrap, f"bench-baseline-{uuid.uuid4().hex[:8]}"))

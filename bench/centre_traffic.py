@@ -14,10 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
-
 from bench.produce import Encoded, produce
-from bench.stack import Stack
+from bench.stack import Stack, stack_registry
 from bench.worker import PARTITIONS
 from schemas.codec import TopicCodec
 from schemas.topics import (
@@ -87,7 +85,7 @@ def publish_day(stack: Stack, events: int, seed: int) -> DayCounts:
 
 
 async def _registered(registry_url: str) -> dict[str, TopicCodec]:
-    registry = AsyncSchemaRegistryClient({"url": registry_url})
+    registry = stack_registry(registry_url)
     codecs = {t.name: TopicCodec(t, registry) for t in ANALYTICS_TOPICS}
     for codec in codecs.values():
         await codec.register()

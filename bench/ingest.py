@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from bench.baseline import run_baseline
 from bench.command import bench_command
 from bench.produce import Encoded, produce
 from bench.report import Rate, Result, machine_facts, today
-from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack
+from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, stack_registry
 from bench.traffic import Counts, generate
 from bench.worker import PARTITIONS, measure_worker
 from schemas.codec import TopicCodec
@@ -88,7 +87,7 @@ def publish(bootstrap: str, registry_url: str, records: list[dict[str, Any]]) ->
 
 
 async def _encode(registry_url: str, records: list[dict[str, Any]]) -> list[Encoded]:
-    codec = TopicCodec(TELEPHONY_CALLS, AsyncSchemaRegistryClient({"url": registry_url}))
+    codec = TopicCodec(TELEPHONY_CALLS, stack_registry(registry_url))
     await codec.register()
     encoded = []
     for record in records:

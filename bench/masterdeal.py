@@ -31,7 +31,6 @@ import click
 import psycopg
 import structlog
 from confluent_kafka import Consumer, Message
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from bench.baseline import copy_loop
 from bench.command import bench_command
@@ -45,7 +44,7 @@ from bench.deal_traffic import (
 )
 from bench.produce import Encoded, produce
 from bench.report import Comparison, Rate, machine_facts, today
-from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, wait_for
+from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, stack_registry, wait_for
 from bench.worker import PARTITIONS, worker_env
 from schemas.codec import TopicCodec
 from schemas.topics import DOMAIN_TOPICS, MASTERDEAL_TOPICS
@@ -63,7 +62,7 @@ CREATE TABLE {STAGING_TABLE} (
     kafka_topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL,
     event_id TEXT NOT NULL, source_system TEXT NOT NULL, occurred_at TIMESTAMPTZ NOT NULL,
     correlation_id TEXT NOT NULL, event_type TEXT NOT NULL, deal_id TEXT NOT NULL,
-    master_deal_id TEXT, domain_status TEXT NOT NULL, payload TEXT
+    master_deal_id TEXT, domain_status TEXT NOT NULL, payload TEXT, enterprise_id TEXT
 )"""
 _CLOSED = "SELECT count(*) FROM master_deal WHERE stage = 'closed'"
 _ANY_DEAL = "SELECT EXISTS (SELECT 1 FROM master_deal)"
@@ -204,7 +203,7 @@ def _encode_records(stack: Stack, records: list[dict[str, Any]]) -> list[Encoded
 
 
 async def _encode(registry_url: str, records: list[dict[str, Any]]) -> list[Encoded]:
-    registry = AsyncSchemaRegistryClient({"url": registry_url})
+    registry = stack_registry(registry_url)
     codecs = {t.name: TopicCodec(t, registry) for t in DOMAIN_TOPICS}
     for codec in codecs.values():
         await codec.register()
@@ -228,7 +227,7 @@ def measure_baseline(stack: Stack, events: int) -> Rate:
 
 
 async def _baseline(bootstrap: str, registry_url: str, database_url: str, events: int) -> Rate:
-    registry = AsyncSchemaRegistryClient({"url": registry_url})
+    registry = stack_registry(registry_url)
     codecs = {t.name: TopicCodec(t, registry) for t in DOMAIN_TOPICS}
     for codec in codecs.values():
         await codec.register()  # the publisher's schema ids: every value's writer schema
@@ -336,7 +335,7 @@ def _completed_at(canonical: Mapping[str, Any], published: Mapping[str, int]) ->
 
 async def _first_canonical(stack: Stack, expected: int) -> dict[str, tuple[dict[str, Any], int]]:
     """Each canonical event_id with its first message's record and broker timestamp (ms)."""
-    registry = AsyncSchemaRegistryClient({"url": stack.registry_url})
+    registry = stack_registry(stack.registry_url)
     codecs = {t.name: TopicCodec(t, registry) for t in MASTERDEAL_TOPICS}
     consumer = Consumer(consumer_config(stack.bootstrap, f"bench-canonical-{uuid.uuid4().hex[:8]}"))
     consumer.subscribe(list(codecs))

@@ -7,6 +7,8 @@ binds to 127.0.0.1; every process is stopped by its own handle, every database d
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,10 +18,14 @@ from pathlib import Path
 
 import psycopg
 import structlog
+from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
+from api.auth import create_token
+from schemas.registry.client import registry_client
 from switchboard.embedded import free_port, start_broker, start_database
 from switchboard.migrate import upgrade
 from switchboard.processes import ChildProcess, http_answers
+from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -87,13 +93,25 @@ def _postgres(resources: ExitStack, workdir: Path, admin_url: str) -> str:
     return embedded.url
 
 
+def stack_registry(url: str) -> AsyncSchemaRegistryClient:
+    """A client of the stack's registry, with the credential `_start_registry` configured."""
+    return registry_client(Settings(schema_registry_url=url))
+
+
 def _start_registry(stack: Stack) -> str:
-    """`switchboard api` on a free port: the built-in Schema Registry."""
+    """`switchboard api` on a free port: the built-in Schema Registry.
+
+    Its writes need an admin token: this process is configured with one, like an operator's
+    shell, so every registry client here and every worker started from here carries it.
+    """
     port = free_port()
+    database = stack.new_database(migrated=True)
+    token = asyncio.run(create_token(database, [], "bench", admin=True))
+    os.environ["SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"] = f"bench:{token}"
     api = stack.start(
         "api",
         {
-            "DATABASE_URL": stack.new_database(migrated=True),
+            "DATABASE_URL": database,
             "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap,
             "SWITCHBOARD_API_PORT": str(port),
             "SWITCHBOARD_HOME": str(stack.directory("api-home")),

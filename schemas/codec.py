@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import fastavro
 import orjson
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient, Schema
+from confluent_kafka.schema_registry import Schema
 
 from schemas.topics import Topic
 
@@ -42,10 +42,18 @@ def schema_id_of(value: bytes | None) -> int:
     return int(schema_id)
 
 
+class SchemaRegistry(Protocol):
+    """What a codec asks of a registry: confluent-kafka's client, or the built-in store."""
+
+    async def register_schema(self, subject_name: str, schema: Schema) -> int: ...
+
+    async def get_schema(self, schema_id: int) -> Schema: ...
+
+
 class TopicCodec:
     """Encodes and decodes one topic's values; writer schemas are fetched once per id."""
 
-    def __init__(self, topic: Topic, registry: AsyncSchemaRegistryClient) -> None:
+    def __init__(self, topic: Topic, registry: SchemaRegistry) -> None:
         self.topic = topic
         self.registry = registry
         self.reader = fastavro.parse_schema(topic.schema)
@@ -89,12 +97,22 @@ class TopicCodec:
         if writer is None:
             raise DecodeError(f"schema id {schema_id} is not registered")
         reader = None if writer is self.reader else self.reader
+        body = io.BytesIO(value[_HEADER.size :])
         try:
-            record = fastavro.schemaless_reader(io.BytesIO(value[5:]), writer, reader)
+            record = fastavro.schemaless_reader(body, writer, reader)
         except Exception as exc:  # fastavro raises many types for corrupt bytes
             raise DecodeError(f"cannot decode as {self.topic.subject}: {exc}") from exc
         if not isinstance(record, dict):
             raise DecodeError(f"{self.topic.subject}: value is not a record")
+        # Bytes the writer schema does not account for mean the value is not what it claims
+        # to be: a wrong schema id, a truncated concatenation, or tampering.
+        trailing = len(value) - _HEADER.size - body.tell()
+        if trailing:
+            noun = "byte" if trailing == 1 else "bytes"
+            raise DecodeError(
+                f"cannot decode as {self.topic.subject}: {trailing} trailing {noun}"
+                " after the record"
+            )
         return record
 
     def encode(self, record: dict[str, Any]) -> bytes:

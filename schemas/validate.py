@@ -1,30 +1,251 @@
-"""Rules a decoded value must meet beyond its Avro schema."""
+"""Rules a decoded value must meet beyond its Avro schema (contract 4).
+
+Avro says a field is a double or a timestamp; it cannot say that a wait is never negative, that
+a sentiment lies in -1..1, that NaN is no measurement, or that an event cannot have happened in
+2200. Those rules live here, one table per topic, so the worker, `produce` and the HTTP ingest
+refuse the same values with the same words. Each rule is a plain function of the record and the
+wall clock (injected), so it is tested without a broker or a clock.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from schemas.topics import Topic
 
+DEFAULT_MAX_FUTURE_SEC = 300.0
+
 # event_id may be empty: the dedup key then falls back to a content hash.
 _MAY_BE_EMPTY = frozenset({"event_id", "domain_status", "name"})
 
 
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """The first rule a value breaks: `field` names it ('' for the value as a whole, dotted
+    for a map entry), `reason` is the sentence error.events and HTTP 400s carry."""
+
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What a number field means, and so which finite values it may take."""
+
+    meaning: str
+    low: float | None = None
+    high: float | None = None
+
+    def reason(self, field: str, value: float) -> str | None:
+        low_ok = self.low is None or value >= self.low
+        high_ok = self.high is None or value <= self.high
+        if low_ok and high_ok:
+            return None
+        if self.high is None:
+            least = "negative" if self.low == 0 else f"below {_number(self.low)}"
+            return f"{field} must not be {least} ({self.meaning}), got {value!r}"
+        return (
+            f"{field} must be between {_number(self.low)} and {_number(self.high)}"
+            f" ({self.meaning}), got {value!r}"
+        )
+
+
+DURATION = Bounds("a duration in seconds", low=0)
+POSITION = Bounds("a position in the queue", low=0)
+SENTIMENT = Bounds("a sentiment", low=-1, high=1)
+
+# Every number field of every input topic, by what it means. A number field missing here is
+# a test failure (tests/unit/test_validate.py), so a new field cannot slip in unjudged.
+FIELD_BOUNDS: dict[str, dict[str, Bounds]] = {
+    "telephony.queue": {
+        "wait_sec": DURATION,
+        "talk_sec": DURATION,
+        "ring_sec": DURATION,
+        "position": POSITION,
+    },
+    "crm.outcomes": {"sentiment": SENTIMENT},
+}
+
+# The dimension attributes the stream computes with (streams.queue_thresholds), by kind. The
+# map is of strings, so the type is checked here: a typo must fail the event, not silently
+# become the current version and fall back to the defaults.
+SECONDS_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "queue": ("sla_threshold_sec", "short_abandon_sec"),
+}
+
+
+def non_negative_seconds(value: object) -> float | None:
+    """A threshold attribute as seconds; None when it is missing or not a finite,
+    non-negative number."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def validation_violation(
+    topic: Topic,
+    record: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    max_future_sec: float = DEFAULT_MAX_FUTURE_SEC,
+) -> Violation | None:
+    """The first rule `record` breaks on `topic`, or None. `now` is the wall clock's time
+    (default: the current one)."""
+    checks = (
+        _missing_text(topic, record),
+        _missing_key(topic, record),
+        _field_violations(topic, record, now or wall_clock(), max_future_sec),
+        _attribute_violations(topic, record),
+    )
+    for violations in checks:
+        for violation in violations:
+            return violation
+    return None
+
+
+def validation_error(
+    topic: Topic,
+    record: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    max_future_sec: float = DEFAULT_MAX_FUTURE_SEC,
+) -> str | None:
+    """Why `record` is not acceptable on `topic`, or None."""
+    violation = validation_violation(topic, record, now=now, max_future_sec=max_future_sec)
+    return violation.reason if violation else None
+
+
+def _missing_text(topic: Topic, record: Mapping[str, Any]) -> Iterator[Violation]:
+    # A field left out takes its schema default when encoded, as `produce`'s lines may do.
+    for name, default in _required_strings(topic):
+        if not str(record.get(name, default) or "").strip():
+            yield Violation(name, f"{name} must not be empty")
+
+
+def _missing_key(topic: Topic, record: Mapping[str, Any]) -> Iterator[Violation]:
+    if topic.key_of(dict(record)) is None:
+        fields = ", ".join(topic.key_fields)
+        yield Violation("", f"none of {fields} is set: the event has no key")
+
+
+def _field_violations(
+    topic: Topic, record: Mapping[str, Any], now: datetime, max_future_sec: float
+) -> Iterator[Violation]:
+    bounds = FIELD_BOUNDS.get(topic.name, {})
+    for name, kind in _typed_fields(topic):
+        value = record.get(name)
+        if value is None or isinstance(value, bool):
+            continue
+        reason = None
+        if kind == "timestamp":
+            reason = _future_reason(name, value, now, max_future_sec)
+        elif kind == "number" and isinstance(value, int | float):
+            reason = _number_reason(name, value, bounds.get(name))
+        if reason:
+            yield Violation(name, reason)
+
+
+def _number_reason(name: str, value: float, bounds: Bounds | None) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name} must be a finite number, got {value!r}"
+    return bounds.reason(name, value) if bounds else None
+
+
+def _future_reason(name: str, value: object, now: datetime, max_future_sec: float) -> str | None:
+    if not isinstance(value, datetime | int):
+        return None
+    millis = value if isinstance(value, int) else _millis(value)
+    ahead_sec = (millis - _millis(now)) / 1000
+    if ahead_sec <= max_future_sec:
+        return None
+    return (
+        f"{name} {_iso(value)} is {_number(round(ahead_sec, 3))} s ahead of the wall clock"
+        f" ({_iso(now)}); at most {_number(max_future_sec)} s is allowed"
+        " (SWITCHBOARD_MAX_FUTURE_SEC)"
+    )
+
+
+def _attribute_violations(topic: Topic, record: Mapping[str, Any]) -> Iterator[Violation]:
+    if topic.name != "reference.dimensions":
+        return
+    kind = str(record.get("kind"))
+    attributes = record.get("attributes") or {}
+    for name in SECONDS_ATTRIBUTES.get(kind, ()):
+        if name in attributes and non_negative_seconds(attributes[name]) is None:
+            yield Violation(
+                f"attributes.{name}",
+                f"attribute {name} of a {kind} must be a non-negative number of seconds,"
+                f" got {attributes[name]!r}",
+            )
+
+
 @cache
-def _required_strings(topic: Topic) -> tuple[str, ...]:
+def _required_strings(topic: Topic) -> tuple[tuple[str, str | None], ...]:
+    """(field, its default) for each string field that must not be empty."""
     return tuple(
-        f["name"]
+        (f["name"], f.get("default"))
         for f in topic.schema["fields"]
         if f["type"] == "string" and f["name"] not in _MAY_BE_EMPTY
     )
 
 
-def validation_error(topic: Topic, record: dict[str, Any]) -> str | None:
-    """Why `record` is not acceptable on `topic`, or None."""
-    for name in _required_strings(topic):
-        if not str(record.get(name) or "").strip():
-            return f"{name} must not be empty"
-    if topic.key_of(record) is None:
-        return f"none of {', '.join(topic.key_fields)} is set: the event has no key"
-    return None
+@cache
+def _typed_fields(topic: Topic) -> tuple[tuple[str, str], ...]:
+    """(field, "timestamp" | "number") for each top-level field that holds one, optional or not."""
+    typed = []
+    for field in topic.schema["fields"]:
+        kinds = {_kind(branch) for branch in _branches(field["type"])}
+        typed += [(field["name"], kind) for kind in sorted(k for k in kinds if k)]
+    return tuple(typed)
+
+
+def _branches(schema: Any) -> list[Any]:
+    return [b for b in schema if b != "null"] if isinstance(schema, list) else [schema]
+
+
+def _kind(schema: Any) -> str | None:
+    if isinstance(schema, dict):
+        if schema.get("logicalType") in ("timestamp-millis", "timestamp-micros"):
+            return "timestamp"
+        schema = schema.get("type")
+    return "number" if schema in ("int", "long", "float", "double") else None
+
+
+def _millis(instant: datetime) -> int:
+    aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _iso(value: datetime | int) -> str:
+    if isinstance(value, int):
+        try:
+            value = _EPOCH + timedelta(milliseconds=value)
+        except OverflowError:
+            return f"{value} ms after the epoch"
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

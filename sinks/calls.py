@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from streams.calls import CallEvent, FoldedCall, fold_call
+from sinks.outcomes import refold_call_outcomes
+from streams.calls import CallEvent, FoldedCall, fold_call, foreign_tenant_events
+from streams.errors import TENANT_STAGE
+from streams.ingest import Refusals
 
 _LOCK_CALLS = """
 SELECT pg_advisory_xact_lock(hashtextextended(unique_id, 0))
@@ -124,8 +127,11 @@ class _Stored:
     event: CallEvent
 
 
-async def write_call_events(conn: asyncpg.Connection, events: Sequence[CallEvent]) -> CallsWritten:
-    """Folds the calls `events` touch into their rows, in one transaction."""
+async def write_call_events(
+    conn: asyncpg.Connection, events: Sequence[CallEvent]
+) -> CallsWritten | Refusals:
+    """Folds the calls `events` touch into their rows, in one transaction; events that name
+    another tenant than their call's are left out and returned as refusals."""
     if not events:
         return CallsWritten(0, 0, 0)
     async with conn.transaction():
@@ -135,7 +141,10 @@ async def write_call_events(conn: asyncpg.Connection, events: Sequence[CallEvent
         by_call: dict[str, dict[str, CallEvent]] = defaultdict(dict)
         for item in stored.values():
             by_call[item.event.call_id][item.event.event_key] = item.event
-        for event in events:
+        tenants = {item.event.call_id: item.event.enterprise_id for item in stored.values()}
+        refused = foreign_tenant_events(events, tenants)
+        accepted = [e for index, e in enumerate(events) if index not in refused]
+        for event in accepted:
             by_call[event.call_id].setdefault(event.event_key, event)
         folded = {unique_id: fold_call(by_key.values()) for unique_id, by_key in by_call.items()}
 
@@ -144,7 +153,11 @@ async def write_call_events(conn: asyncpg.Connection, events: Sequence[CallEvent
         ids.update((r["unique_id"], r["id"]) for r in changed)
         stored_count, deleted = await _write_events(conn, folded, ids, stored)
         await _write_participants(conn, folded, ids)
-        await _sync_downloads(conn, [*events, *deleted])
+        await _sync_downloads(conn, [*accepted, *deleted])
+        # A call's tenant is its outcomes' (streams.outcomes): those stored before it follow it.
+        await refold_call_outcomes(conn, [r["unique_id"] for r in changed])
+    if refused:
+        return Refusals(TENANT_STAGE, refused)
     return CallsWritten(len(folded), stored_count, len(deleted))
 
 

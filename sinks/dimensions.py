@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 import orjson
 
+from sinks.locks import lock_queue_thresholds
 from sinks.queue_facts import refold_queues
 from sinks.raw_events import DIMENSION_EVENT
 from streams.dimensions import (
@@ -90,6 +91,10 @@ async def _rederive(
         raise ValueError(f"unknown dimension kind {kind!r}")
     columns = ([m[0] for m in members], [m[1] for m in members])
     await conn.execute(_LOCK, kind, *columns)
+    if kind == "queue":
+        # Before the versions change: a writer judging new sessions by them either committed
+        # (and the re-fold below sees its sessions) or waits for this one to commit.
+        await lock_queue_thresholds(conn, members, exclusive=True)
     stored = [_event(r) for r in await conn.fetch(_STORED_EVENTS, *columns, kind)]
     after = versions_by_member(stored, masters)
     before: dict[Member, list[DimensionVersion]] = defaultdict(list)

@@ -4,7 +4,9 @@ and from the conversations' messages.
 A row is a function of the stored posts and messages of its interaction, never of the order
 they came in: each write re-derives the rows it may have changed (streams.interactions).
 Rows of calls (kind 'voice') are shared with the telephony writers, so a post fills in their
-columns rather than blanking what it does not say.
+columns rather than blanking what it does not say. A post naming a call that another tenant's
+telephony carries is refused (streams.interactions `foreign_call_posts`): it is not stored, and
+the worker sends it to error.events.
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ import asyncpg
 import orjson
 
 from sinks.locks import lock_calls
-from sinks.outcomes import refold_outcomes
+from sinks.outcomes import refold_outcomes, telephony_tenants
 from sinks.raw_events import INTERACTION_EVENT, MESSAGE_EVENT
 from streams.digital import ConversationSummary, MessageEvent, summarize_conversations
-from streams.interactions import InteractionEvent, InteractionRow, interaction_rows
+from streams.errors import TENANT_STAGE
+from streams.ingest import Refusals
+from streams.interactions import (
+    InteractionEvent,
+    InteractionRow,
+    foreign_call_posts,
+    interaction_rows,
+)
 
 Key = tuple[str, str]  # (enterprise_id, interaction_id)
 
@@ -86,18 +95,26 @@ ON CONFLICT (enterprise_id, interaction_id) DO UPDATE SET
 """
 
 
-async def write_interactions(conn: asyncpg.Connection, events: Sequence[InteractionEvent]) -> int:
-    """Stores the posts and re-derives every interaction their external_ids ever named."""
+async def write_interactions(
+    conn: asyncpg.Connection, events: Sequence[InteractionEvent]
+) -> Refusals:
+    """Stores the posts and re-derives every interaction their external_ids ever named; the
+    posts naming another tenant's call are refused, not stored."""
+    refused: dict[int, str] = {}
     if not events:
-        return 0
+        return Refusals(TENANT_STAGE, refused)
     async with conn.transaction():
-        inserted = await INTERACTION_EVENT.insert(conn, events)
-        externals = sorted({(e.enterprise_id, e.external_id) for e in events})
-        named = await conn.fetch(
-            _NAMED_BY_EXTERNAL, [x[0] for x in externals], [x[1] for x in externals]
-        )
-        await refresh_interactions(conn, {(r[0], r[1]) for r in named})
-    return inserted
+        named_calls = {e.call_id for e in events if e.call_id}
+        refused = foreign_call_posts(events, await telephony_tenants(conn, named_calls))
+        kept = [e for index, e in enumerate(events) if index not in refused]
+        if kept:
+            await INTERACTION_EVENT.insert(conn, kept)
+            externals = sorted({(e.enterprise_id, e.external_id) for e in kept})
+            named = await conn.fetch(
+                _NAMED_BY_EXTERNAL, [x[0] for x in externals], [x[1] for x in externals]
+            )
+            await refresh_interactions(conn, {(r[0], r[1]) for r in named})
+    return Refusals(TENANT_STAGE, refused)
 
 
 async def refresh_interactions(

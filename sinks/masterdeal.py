@@ -8,13 +8,17 @@ master_deal_event, and they appear in the history when the deal is created.
 
 The folded states are returned so the caller can publish `canonical_events(state)` after the
 commit; their ids are deterministic, so publishing a state twice publishes nothing new.
+
+A deal's tenant lives in master_deal_tenant from the moment it is fixed (streams.masterdeal,
+`assign_tenants`), before the deal is created if an early event named it, and is never
+updated; master_deal.enterprise_id copies it for the API. The events that name another tenant
+are not stored: `write_deals` reports them, for the worker to send to error.events.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +26,15 @@ import asyncpg
 import orjson
 
 from streams.masterdeal import (
+    DEFAULT_ENTERPRISE,
     DealEvent,
     DealState,
     SlaPolicy,
+    assign_tenants,
     canonical_events,
     fold_deal,
+    fold_deals,
+    latest_event_time,
     sla_targets,
 )
 
@@ -37,6 +45,14 @@ FROM (SELECT unnest($1::text[]) AS deal_id ORDER BY 1) AS ordered
 
 _STORED_EVENTS = """
 SELECT event_key, raw::text FROM master_deal_event WHERE deal_id = ANY($1::text[])
+"""
+
+_TENANTS = "SELECT deal_id, enterprise_id FROM master_deal_tenant WHERE deal_id = ANY($1::text[])"
+# DO NOTHING: a tenant, once fixed, is never changed (the lock makes a conflict impossible anyway).
+_CLAIM_TENANTS = """
+INSERT INTO master_deal_tenant (deal_id, enterprise_id)
+SELECT * FROM unnest($1::text[], $2::text[])
+ON CONFLICT (deal_id) DO NOTHING
 """
 
 # A producer that reused an event key for another deal does not get to rewrite that deal.
@@ -56,23 +72,28 @@ WHERE m.deal_id = EXCLUDED.deal_id AND m.raw IS DISTINCT FROM EXCLUDED.raw
 # (ON UPDATE CASCADE) its history follow it rather than leaving a second deal behind.
 _UPSERT_DEALS = """
 INSERT INTO master_deal AS m (master_deal_id, deal_id, correlation_id, stage, created_at,
-    closed_at, sla_state, sla_breached, sla_targets, next_deadline, canonical_events)
-SELECT i, d, c, s, ca, cl, ss, string_to_array(sb, ' '), st::jsonb, nd, ce::jsonb
+    closed_at, sla_state, sla_breached, sla_targets, next_deadline, canonical_events,
+    enterprise_id, last_event_at)
+SELECT i, d, c, s, ca, cl, ss, string_to_array(sb, ' '), st::jsonb, nd, ce::jsonb, e, le
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-    $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
-    AS v(i, d, c, s, ca, cl, ss, sb, st, nd, ce)
+    $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[],
+    $12::text[], $13::timestamptz[])
+    AS v(i, d, c, s, ca, cl, ss, sb, st, nd, ce, e, le)
 ON CONFLICT (deal_id) DO UPDATE SET
     master_deal_id = EXCLUDED.master_deal_id, correlation_id = EXCLUDED.correlation_id,
     stage = EXCLUDED.stage, created_at = EXCLUDED.created_at, closed_at = EXCLUDED.closed_at,
     sla_state = EXCLUDED.sla_state, sla_breached = EXCLUDED.sla_breached,
     sla_targets = EXCLUDED.sla_targets, next_deadline = EXCLUDED.next_deadline,
-    canonical_events = EXCLUDED.canonical_events, updated_at = now()
+    canonical_events = EXCLUDED.canonical_events, enterprise_id = EXCLUDED.enterprise_id,
+    last_event_at = EXCLUDED.last_event_at, updated_at = now()
 WHERE (m.master_deal_id, m.correlation_id, m.stage, m.created_at, m.closed_at, m.sla_state,
-       m.sla_breached, m.sla_targets, m.next_deadline, m.canonical_events)
+       m.sla_breached, m.sla_targets, m.next_deadline, m.canonical_events, m.enterprise_id,
+       m.last_event_at)
    IS DISTINCT FROM
       (EXCLUDED.master_deal_id, EXCLUDED.correlation_id, EXCLUDED.stage, EXCLUDED.created_at,
        EXCLUDED.closed_at, EXCLUDED.sla_state, EXCLUDED.sla_breached, EXCLUDED.sla_targets,
-       EXCLUDED.next_deadline, EXCLUDED.canonical_events)
+       EXCLUDED.next_deadline, EXCLUDED.canonical_events, EXCLUDED.enterprise_id,
+       EXCLUDED.last_event_at)
 """
 
 _UPSERT_HISTORY = """
@@ -122,17 +143,50 @@ LIMIT 1
 # --- public API ----------------------------------------------------------------------------
 
 
-async def write_deal_events(
-    conn: asyncpg.Connection, events: Sequence[DealEvent], *, sla: SlaPolicy, now: datetime
-) -> list[DealState]:
-    """Stores `events` and re-folds every deal they touch, in one transaction.
+@dataclass(frozen=True, slots=True)
+class DealWrite:
+    """What `write_deals` did: the deals it re-folded, and the events it refused."""
 
-    Returns the deals' states as of `now` (also those not created yet, with `stage` None).
+    states: list[DealState] = field(default_factory=list)
+    # Position in the batch written -> why the event was not stored.
+    refused: Mapping[int, str] = field(default_factory=dict)
+
+
+async def write_deals(
+    conn: asyncpg.Connection,
+    events: Sequence[DealEvent],
+    *,
+    sla: SlaPolicy,
+    now: datetime | None = None,
+    default_enterprise: str = DEFAULT_ENTERPRISE,
+) -> DealWrite:
+    """Stores `events` (in arrival order) and re-folds every deal they touch, in one
+    transaction; an event naming another tenant than its deal's is refused, not stored.
+
+    Each deal is judged as of `now`, or (None) as of its own latest event: the states include
+    those not created yet, with `stage` None.
     """
     if not events:
-        return []
+        return DealWrite()
     async with conn.transaction():
-        return await _refold(conn, sorted({e.deal_id for e in events}), events, sla, now)
+        return await _refold(
+            conn, sorted({e.deal_id for e in events}), events, sla, now, default_enterprise
+        )
+
+
+async def write_deal_events(
+    conn: asyncpg.Connection,
+    events: Sequence[DealEvent],
+    *,
+    sla: SlaPolicy,
+    now: datetime | None = None,
+    default_enterprise: str = DEFAULT_ENTERPRISE,
+) -> list[DealState]:
+    """`write_deals`, for callers that only need the states."""
+    written = await write_deals(
+        conn, events, sla=sla, now=now, default_enterprise=default_enterprise
+    )
+    return written.states
 
 
 async def due_deals(
@@ -145,7 +199,11 @@ async def due_deals(
     """
     async with conn.transaction():
         deal_ids = [r["deal_id"] for r in await conn.fetch(_DUE_DEALS, now, limit)]
-        return await _refold(conn, sorted(deal_ids), (), sla, now) if deal_ids else []
+        if not deal_ids:
+            return []
+        # The default matters not: every created deal's tenant is fixed already.
+        written = await _refold(conn, sorted(deal_ids), (), sla, now, DEFAULT_ENTERPRISE)
+        return written.states
 
 
 async def load_deal(
@@ -170,24 +228,28 @@ def sla_targets_json(state: DealState) -> list[dict[str, Any]]:
 async def _refold(
     conn: asyncpg.Connection,
     deal_ids: list[str],
-    new: Iterable[DealEvent],
+    new: Sequence[DealEvent],
     sla: SlaPolicy,
-    now: datetime,
-) -> list[DealState]:
+    now: datetime | None,
+    default_enterprise: str,
+) -> DealWrite:
     await conn.execute(_LOCK_DEALS, deal_ids)
+    known = {r["deal_id"]: r["enterprise_id"] for r in await conn.fetch(_TENANTS, deal_ids)}
+    verdict = assign_tenants(new, known, default=default_enterprise)
+    claimed = sorted(set(verdict.tenants.items()) - set(known.items()))
+    if claimed:
+        await conn.execute(_CLAIM_TENANTS, [d for d, _ in claimed], [e for _, e in claimed])
     stored = await _stored_events(conn, deal_ids)
-    by_deal: dict[str, list[DealEvent]] = defaultdict(list)
-    for event in [*stored.values(), *new]:
-        by_deal[event.deal_id].append(event)
-    # fold_deal picks one copy per key, the same whatever the order: stored copies included.
-    states = [fold_deal(by_deal[deal_id], sla=sla, now=now) for deal_id in deal_ids]
+    # fold_deals picks one copy per key, the same whatever the order: stored copies included.
+    states = fold_deals([*stored.values(), *verdict.accepted(new)], sla=sla, now=now)
     await _write_events(conn, states, stored)
     created = [s for s in states if s.stage is not None]
     if created:
-        await conn.execute(_UPSERT_DEALS, *_deal_columns(created))
+        tenants = [verdict.tenants.get(s.deal_id, default_enterprise) for s in created]
+        await conn.execute(_UPSERT_DEALS, *_deal_columns(created, tenants))
         await conn.execute(_UPSERT_HISTORY, *_history_columns(created))
         await conn.execute(_UPSERT_DOMAIN_STATUS, *_domain_status_columns(created))
-    return states
+    return DealWrite(states, verdict.refused)
 
 
 async def _stored_events(conn: asyncpg.Connection, deal_ids: list[str]) -> dict[str, DealEvent]:
@@ -219,7 +281,7 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_UTC_Z).decode()
 
 
-def _deal_columns(states: list[DealState]) -> list[list[object]]:
+def _deal_columns(states: list[DealState], tenants: Sequence[object]) -> list[list[object]]:
     breached = [[b.target for b in s.breaches] for s in states]
     return [
         [s.master_deal_id for s in states],
@@ -234,6 +296,8 @@ def _deal_columns(states: list[DealState]) -> list[list[object]]:
         [_json(sla_targets_json(s)) for s in states],
         [s.next_deadline for s in states],
         [_json([{"topic": e.topic, **e.to_record()} for e in canonical_events(s)]) for s in states],
+        list(tenants),
+        [latest_event_time(h.event for h in s.history) for s in states],
     ]
 
 

@@ -1,9 +1,12 @@
 """outcome_event rows, and fact_outcome / fact_sentiment re-derived from them.
 
 A CRM outcome names its interaction by call_id, conversation_id or external_id, and may not
-name its enterprise: the interaction's row in `interactions` says it then. Such an outcome can
-arrive before its interaction does, so whoever writes `interactions` calls `refold_outcomes`
-for the interactions it wrote: the facts are then what they would have been in any order.
+name its enterprise: the interaction's row in `interactions` says it then. A call that
+telephony has seen belongs to the enterprise of its events, whatever an outcome or a post says
+(streams.outcomes `resolve_enterprise`): an outcome naming another enterprise is kept, attached
+to none (''). An outcome can arrive before its interaction or its call does, so whoever writes
+`interactions` or `calls` calls `refold_outcomes` for what it wrote: the facts are then what
+they would have been in any order.
 """
 
 from __future__ import annotations
@@ -24,6 +27,17 @@ _STORED = f"SELECT {OUTCOME_EVENT.select('o')} FROM outcome_event o WHERE intera
 _ENTERPRISES = """
 SELECT interaction_id, array_agg(enterprise_id ORDER BY enterprise_id) AS enterprises
 FROM interactions WHERE interaction_id = ANY($1) GROUP BY interaction_id
+"""
+# The enterprises whose telephony carries each call_id: the tenants a call may belong to.
+TELEPHONY_TENANTS = """
+SELECT call_id, array_agg(DISTINCT enterprise_id ORDER BY enterprise_id) AS enterprises FROM (
+    SELECT unique_id AS call_id, enterprise_id FROM calls WHERE unique_id = ANY($1::text[])
+    UNION ALL
+    SELECT call_id, enterprise_id FROM queue_event WHERE call_id = ANY($1::text[])
+) AS t GROUP BY call_id
+"""
+_WITH_OUTCOMES = """
+SELECT DISTINCT interaction_id FROM outcome_event WHERE interaction_id = ANY($1::text[])
 """
 _INSERT_OUTCOMES = """
 INSERT INTO fact_outcome (enterprise_id, interaction_id, outcome, topic_id, ticket_id,
@@ -60,7 +74,9 @@ async def refold_outcomes(conn: asyncpg.Connection, interaction_ids: Collection[
     enterprises: dict[str, list[str]] = defaultdict(list)
     for row in await conn.fetch(_ENTERPRISES, ids):
         enterprises[row["interaction_id"]] = list(row["enterprises"])
-    outcomes, sentiments = latest_facts(stored, enterprises)
+    call_ids = sorted({e.call_id for e in stored if e.call_id})
+    telephony = await telephony_tenants(conn, call_ids)
+    outcomes, sentiments = latest_facts(stored, enterprises, telephony)
     await conn.execute("DELETE FROM fact_outcome WHERE interaction_id = ANY($1)", ids)
     await conn.execute("DELETE FROM fact_sentiment WHERE interaction_id = ANY($1)", ids)
     await conn.execute(
@@ -82,3 +98,24 @@ async def refold_outcomes(conn: asyncpg.Connection, interaction_ids: Collection[
             [f.occurred_at for f in sentiments],
             [f.event_key for f in sentiments],
         )
+
+
+async def refold_call_outcomes(conn: asyncpg.Connection, call_ids: Collection[str]) -> None:
+    """`refold_outcomes` for the calls just stored or changed that have outcomes already: a
+    call's tenant decides theirs. Looked up first, so calls without outcomes (nearly all, when
+    they arrive) take no lock; an outcome stored by a transaction overlapping this one is put
+    right by the next write about its call."""
+    if not call_ids:
+        return
+    rows = await conn.fetch(_WITH_OUTCOMES, sorted(set(call_ids)))
+    await refold_outcomes(conn, [r[0] for r in rows])
+
+
+async def telephony_tenants(
+    conn: asyncpg.Connection, call_ids: Collection[str]
+) -> dict[str, list[str]]:
+    """call_id -> the enterprises whose call or queue events carry it (absent: none do)."""
+    if not call_ids:
+        return {}
+    rows = await conn.fetch(TELEPHONY_TENANTS, sorted(set(call_ids)))
+    return {r["call_id"]: list(r["enterprises"]) for r in rows}

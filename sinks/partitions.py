@@ -3,13 +3,17 @@
 A writer calls `ensure_partitions` for the instants of its batch inside its own transaction, so a
 month's partition exists before the first row for it, and a rolled-back batch leaves nothing
 remembered that is not there. The creation itself is the database function of migration 0004.
+
+Validation refuses far-future events before they get here; the bounds below are the last line,
+so that no value, however it arrived, can create partitions without limit. The floor is far
+enough back for any imported history (Asterisk's queue_log is younger than it).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -29,12 +33,43 @@ BUCKETED: dict[str, str] = {
     "fact_agent_state": "started_at",
 }
 _MONTH = re.compile(r"_y(\d{4})m(\d{2})$")
+# No partition is created for an instant further ahead than this (settings.max_future_sec is
+# at most a day) or older than the floor.
+MAX_AHEAD = timedelta(days=7)
+FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class PartitionOutOfRange(ValueError):
+    """An instant no partition is created for: the batch holding it is refused."""
+
+
+def partition_months(table: str, instants: Iterable[datetime], *, now: datetime) -> list[datetime]:
+    """The months `instants` fall in, in order; raises PartitionOutOfRange for one beyond
+    `now` + MAX_AHEAD or before FLOOR."""
+    ceiling = now + MAX_AHEAD
+    months = set()
+    for instant in instants:
+        if instant > ceiling:
+            raise PartitionOutOfRange(
+                f"{table}: no partition for {_iso(instant)}, more than {MAX_AHEAD.days} days"
+                f" ahead of now ({_iso(now)})"
+            )
+        if instant < FLOOR:
+            raise PartitionOutOfRange(
+                f"{table}: no partition for {_iso(instant)}, before {_iso(FLOOR)}"
+            )
+        months.add(_month_start(instant))
+    return sorted(months)
 
 
 async def ensure_partitions(
-    conn: asyncpg.Connection, table: str, instants: Iterable[datetime]
+    conn: asyncpg.Connection,
+    table: str,
+    instants: Iterable[datetime],
+    *,
+    now: datetime | None = None,
 ) -> None:
-    months = sorted({_month_start(i) for i in instants})
+    months = partition_months(table, instants, now=now or datetime.now(UTC))
     if months:
         await conn.execute(
             "SELECT switchboard_ensure_partition($1, m) FROM unnest($2::timestamptz[]) AS m",
@@ -75,3 +110,7 @@ async def drop_expired(
 def _month_start(instant: datetime) -> datetime:
     utc = instant.astimezone(UTC)
     return datetime(utc.year, utc.month, 1, tzinfo=UTC)
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")

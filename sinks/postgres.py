@@ -7,12 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
-import structlog
 
-log = structlog.get_logger(__name__)
+from streams.outage import wait_out
+
 T = TypeVar("T")
 
-# Worth waiting out: the database is restarting, unreachable, or two writers collided.
+# Worth waiting out: the database is restarting, unreachable, or two writers collided. A
+# stopped server shows up as several of these depending on the moment: a refused TCP port or
+# a missing Unix socket (OSError: FileNotFoundError), a shutdown notice on open connections
+# (AdminShutdownError), "starting up" (CannotConnectNowError), or a connection the pool held
+# that died under it (ConnectionDoesNotExistError, InternalClientError from the protocol).
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncio.TimeoutError,
@@ -20,13 +24,21 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
     asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
 )
 
 
-async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 4) -> asyncpg.Pool:
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+async def create_pool(database_url: str, *, min_size: int = 0, max_size: int = 4) -> asyncpg.Pool:
+    # min_size=0: asyncpg keeps no connection floor, so a database that is away is waited out
+    # by our own backoff alone, not also by asyncpg's reconnect loop logging a trace a second.
     return await asyncpg.create_pool(
         database_url, min_size=min_size, max_size=max_size, command_timeout=60
     )
@@ -40,15 +52,4 @@ async def until_durable(
     The stream stalls rather than losing or skipping data while the database is away; errors
     that are not transient propagate, so the caller can isolate the data that caused them.
     """
-    delay = 0.1
-    attempt = 1
-    while True:
-        try:
-            return await operation()
-        except TRANSIENT_ERRORS as exc:
-            log.warning(
-                "database unavailable, retrying", what=what, attempt=attempt, error=str(exc)
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay)
-            attempt += 1
+    return await wait_out(operation, what=what, transient=is_transient, max_delay=max_delay)

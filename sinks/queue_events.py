@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from sinks.agent_state_intervals import recount_ring_no_answer
-from sinks.locks import lock_agents
+from sinks.locks import lock_agents, lock_queue_thresholds
 from sinks.queue_facts import refold_calls
 from sinks.raw_events import QUEUE_EVENT
 from streams.kpis import bucket_start
@@ -31,7 +31,12 @@ async def write_queue_events(conn: asyncpg.Connection, events: Sequence[QueueEve
             for e in events
             if e.event_type == "ring_no_answer" and e.agent_id
         }
-        # Locks in the global order (sinks.locks): agents here, then calls and queues.
+        # Locks in the global order (sinks.locks): thresholds and agents here, then calls and
+        # queues. A queue's own thresholds and the global ones ('') both judge its sessions.
+        queues = {(e.enterprise_id, e.queue_id) for e in events}
+        await lock_queue_thresholds(
+            conn, queues | {("", queue_id) for _, queue_id in queues}, exclusive=False
+        )
         await lock_agents(conn, {(enterprise_id, agent_id) for enterprise_id, agent_id, _ in rings})
         await recount_ring_no_answer(conn, rings)
         await refold_calls(conn, {(e.enterprise_id, e.call_id) for e in events})

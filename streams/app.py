@@ -8,6 +8,10 @@ not the work itself, is what limits a Python stream processor.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -18,9 +22,11 @@ import faust
 import structlog
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 from faust.transport.consumer import Consumer
+from faust.types import TP
 from prometheus_client import start_http_server
 
 from schemas.codec import TopicCodec
+from schemas.registry.client import registry_client
 from schemas.topics import (
     ALL_TOPICS,
     CRM_OUTCOMES,
@@ -39,8 +45,9 @@ from schemas.topics import (
 from sinks.agent_events import write_agent_events
 from sinks.calls import write_call_events
 from sinks.dimensions import write_dimension_events
+from sinks.heartbeat import WorkerIdentity, forget_silent, record_beat
 from sinks.interactions import write_interactions
-from sinks.masterdeal import due_deals, write_deal_events
+from sinks.masterdeal import due_deals, write_deals
 from sinks.messages import write_messages
 from sinks.outcomes import write_outcomes
 from sinks.partitions import drop_expired
@@ -52,8 +59,9 @@ from streams.agents import AgentEvent
 from streams.calls import CallEvent
 from streams.digital import MessageEvent
 from streams.dimensions import DimensionEvent, parse_dimension_masters
-from streams.errors import error_record
-from streams.ingest import ErrorSink, TopicIngest
+from streams.errors import TENANT_STAGE, error_record
+from streams.heartbeat import ProgressWindow
+from streams.ingest import ErrorSink, Refusals, TopicIngest
 from streams.interactions import InteractionEvent
 from streams.late import LateCheck, late_check
 from streams.masterdeal import (
@@ -65,6 +73,7 @@ from streams.masterdeal import (
     parse_sla_policy,
 )
 from streams.messages import Message
+from streams.outage import Outage, any_error, guarded, wait_out
 from streams.outcomes import OutcomeEvent
 from streams.queue import QueueEvent
 from streams.state import SeenEvents
@@ -74,6 +83,9 @@ from switchboard.settings import RUNTIME_DIR, Settings, load_settings
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+
+# Heartbeat rows of instances silent this long are deleted: earlier runs, long gone.
+GONE_AFTER_SEC = 24 * 3600.0
 
 
 def faust_broker_url(bootstrap: str) -> str:
@@ -85,9 +97,11 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.registry = AsyncSchemaRegistryClient({"url": settings.registry_url})
+        self.registry = registry_client(settings)
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
+        # When each input partition last had a batch processed, for the heartbeat.
+        self.processed_at: dict[tuple[str, int], float] = {}
 
     async def pool(self) -> asyncpg.Pool:
         async with self._lock:
@@ -130,9 +144,9 @@ class CanonicalPublisher:
         for state in states:
             for event in canonical_events(state):
                 codec = self.codecs[event.topic]
-                await codec.register()
+                await wait_out(codec.register, what="schema registry", transient=any_error)
                 value = codec.encode(event.to_record())
-                await self.topics[event.topic].send(key=event.master_deal_id.encode(), value=value)
+                await _send(self.topics[event.topic], event.master_deal_id.encode(), value)
                 metrics.CANONICAL_PUBLISHED.labels(event.topic).inc()
                 if self._first_publication(event.event_id):
                     log.info(
@@ -166,9 +180,15 @@ class TopicErrorSink(ErrorSink):
         self.codec = codec
 
     async def publish(self, message: Message, reason: str, *, stage: str, attempts: int) -> None:
-        await self.codec.register()
+        # A registry that refuses or is away must not cost the message: the batch waits.
+        await wait_out(self.codec.register, what="schema registry", transient=any_error)
         value = self.codec.encode(error_record(message, reason, stage=stage, attempts=attempts))
-        await self.topic.send(key=message.key, value=value)
+        await _send(self.topic, message.key, value)
+
+
+async def _send(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+    """Hands a record to the worker's producer, waiting while its buffer cannot take it."""
+    await wait_out(lambda: topic.send(key=key, value=value), what="broker", transient=any_error)
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -201,10 +221,12 @@ def create_app(settings: Settings) -> faust.App:
     _digital_and_reference(app, runtime, errors)
     _retention(app, runtime)
     _masterdeal(app, runtime, errors)
+    _heartbeat(app, runtime)
 
     healer = faust_fixes.OffsetHealer(bootstrap, settings.app_id)
 
     @app.timer(interval=1.0)
+    @guarded("heal_held_offsets")
     async def heal_held_offsets() -> None:
         inputs = {t.name for t in INPUT_TOPICS}
         owned = {tp for tp in app.consumer.assignment() if tp.topic in inputs}
@@ -212,8 +234,15 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.task
     async def prepare() -> None:
-        await asyncio.to_thread(
-            broker.ensure_topics, settings.require_kafka(), ALL_TOPICS, settings.topic_partitions
+        await wait_out(
+            lambda: asyncio.to_thread(
+                broker.ensure_topics,
+                settings.require_kafka(),
+                ALL_TOPICS,
+                settings.topic_partitions,
+            ),
+            what="broker",
+            transient=any_error,
         )
         if settings.worker_web_port:
             start_http_server(settings.worker_web_port, addr="127.0.0.1")
@@ -227,14 +256,19 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
     policy = parse_sla_policy(settings.sla) if settings.sla else SlaPolicy()
     publisher = CanonicalPublisher(app, runtime.registry)
 
-    async def write_and_publish(
-        conn: asyncpg.Connection, events: Sequence[DealEvent]
-    ) -> list[DealState]:
-        # Stream time, not wall time: a replay of old events must not see every deal overrun.
-        stream_time = max(e.occurred_at for e in events)
-        states = await write_deal_events(conn, events, sla=policy, now=stream_time)
-        await publisher.publish(states)
-        return states
+    async def write_and_publish(conn: asyncpg.Connection, events: Sequence[DealEvent]) -> Refusals:
+        # Each deal as of its own latest event, not the wall clock (a replay of old events must
+        # not see every deal overrun) nor the batch's newest event (one deal dated far ahead
+        # must not make the others overrun): silent overruns are the timer's to find.
+        written = await write_deals(
+            conn, events, sla=policy, default_enterprise=settings.default_enterprise
+        )
+        await publisher.publish(written.states)
+        # Durable before the dedup table remembers these events: its changelog shares this
+        # producer, and a SIGKILL that let the changelog through but not the canonical events
+        # would leave the redelivered events skipped as duplicates and the transition unsent.
+        await app.producer.flush()
+        return Refusals(TENANT_STAGE, written.refused)
 
     for topic in DOMAIN_TOPICS:
         _pipeline(
@@ -242,6 +276,7 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
         )
 
     @app.timer(interval=settings.sla_check_interval_sec, on_leader=True)
+    @guarded("publish_sla_breaches")
     async def publish_sla_breaches() -> None:
         async with (await runtime.pool()).acquire() as conn, conn.transaction():
             states = await due_deals(conn, sla=policy, now=datetime.now(UTC))
@@ -250,6 +285,7 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
             await app.producer.flush()
 
     @app.timer(interval=settings.reconcile_interval_sec, on_leader=True)
+    @guarded("reconcile_domains")
     async def reconcile_domains() -> None:
         async with (await runtime.pool()).acquire() as conn:
             report = await reconcile(conn, sla=policy, now=datetime.now(UTC), repair=True)
@@ -258,6 +294,56 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
         # Repairs are committed; republishing their deals' canonical events is idempotent.
         await publisher.publish(report.repaired_states)
         log.info("reconciled", **{k: v for k, v in report.to_json().items() if k != "desyncs"})
+
+
+def _heartbeat(app: faust.App, runtime: Runtime) -> None:
+    """Records this instance's progress every beat, for /health (streams/heartbeat.py)."""
+    settings = runtime.settings
+    worker = WorkerIdentity(
+        worker_id=uuid.uuid4().hex,
+        group_id=settings.app_id,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        started_at=datetime.now(UTC),
+    )
+    window = ProgressWindow(settings.stall_window_sec)
+    inputs = {t.name for t in INPUT_TOPICS}
+    first_beat = True
+
+    @app.timer(interval=settings.heartbeat_interval_sec)
+    @guarded("heartbeat")
+    async def beat() -> None:
+        nonlocal first_beat
+        consumer = cast(Consumer, app.consumer)
+        owned = sorted(
+            (tp.topic, tp.partition) for tp in consumer.assignment() if tp.topic in inputs
+        )
+        window.keep_only(owned)
+        now = time.time()
+        progress = [
+            window.observe(
+                now,
+                (topic, partition),
+                committed=consumer._committed_offset.get(TP(topic, partition)),
+                end=_fetched_end(consumer, TP(topic, partition)),
+                processed_at=runtime.processed_at.get((topic, partition)),
+            )
+            for topic, partition in owned
+        ]
+        async with (await runtime.pool()).acquire() as conn:
+            if first_beat:
+                await forget_silent(conn, worker.group_id, silent_sec=GONE_AFTER_SEC)
+            await record_beat(conn, worker, progress, interval_sec=settings.heartbeat_interval_sec)
+        first_beat = False
+
+
+def _fetched_end(consumer: Consumer, tp: TP) -> int | None:
+    """The high watermark the last fetch reported, or None before the first one."""
+    try:
+        end = consumer.highwater(tp)
+    except Exception:  # aiokafka refuses partitions a rebalance just took away
+        return None
+    return int(end) if end is not None and end >= 0 else None
 
 
 def _telephony_analytics(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
@@ -321,6 +407,7 @@ def _retention(app: faust.App, runtime: Runtime) -> None:
     settings = runtime.settings
 
     @app.timer(interval=settings.retention_interval_sec, on_leader=True)
+    @guarded("drop_expired_partitions")
     async def drop_expired_partitions() -> None:
         async with (await runtime.pool()).acquire() as conn, conn.transaction():
             dropped = await drop_expired(
@@ -362,6 +449,7 @@ def _pipeline(
         to_event=to_event,
         write=runtime.writer(write),
         too_late=too_late,
+        max_future_sec=settings.max_future_sec,
     )
 
     @app.agent(source, name=f"ingest-{topic.name}")
@@ -370,13 +458,50 @@ def _pipeline(
         batches = cast(faust.Stream[bytes], stream).take_events(
             settings.batch_size, settings.batch_within_sec
         )
+        failing = Outage(f"ingest-{topic.name}")
         async for events in batches:
-            await ingest.process([Message.from_faust(e) for e in events])
+            messages = [Message.from_faust(e) for e in events]
+            try:
+                # A stop does not wait for a batch that waits out an outage: it is cancelled.
+                outcome = await app.wait_first(ingest.process(messages))
+            except BaseException as exc:
+                # take_events acks the batch however it ended; unwritten, it must not be
+                # committed. The commit stops before it, and it is read again.
+                faust_fixes.withhold(e.message for e in events)
+                if not isinstance(exc, Exception):
+                    raise
+                if failing.failed():
+                    log.exception("batch failed, reading it again", topic=topic.name)
+                await asyncio.sleep(1.0)
+                await _read_again(cast(Consumer, app.consumer), messages)
+                continue
+            if outcome.stopped:
+                faust_fixes.withhold(e.message for e in events)
+                return
+            if (lasted := failing.ended()) is not None:
+                log.info("batches succeed again", topic=topic.name, failed_sec=round(lasted, 1))
+            now = time.time()
+            for m in messages:
+                runtime.processed_at[(m.topic, m.partition)] = now
 
     @app.timer(interval=max(60.0, settings.dedup_ttl_sec / 24))
+    @guarded(f"expire_dedup_keys:{topic.name}")
     async def expire_dedup_keys() -> None:
         owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic.name}
         metrics.DEDUP_FORGOTTEN.labels(topic.name).inc(seen.expire(owned))
+
+
+async def _read_again(consumer: Consumer, messages: Sequence[Message]) -> None:
+    """Sends the consumer back to the first offset of a failed batch on each partition."""
+    first: dict[TP, int] = {}
+    for m in messages:
+        tp = TP(m.topic, m.partition)
+        first[tp] = min(first.get(tp, m.offset), m.offset)
+    for tp, offset in first.items():
+        try:
+            await consumer.seek(tp, offset)
+        except Exception as exc:  # taken away by a rebalance: its new owner reads it
+            log.warning("cannot read again", topic=tp.topic, partition=tp.partition, error=str(exc))
 
 
 def run_worker(settings: Settings) -> None:

@@ -7,7 +7,7 @@ over migrated: a source that lost events is only trusted for calls nobody saw li
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -309,3 +309,22 @@ def _disconnect_reason(
     if anyone_answered:
         return "answered_elsewhere"
     return {"busy": "busy", "failed": "failed"}.get(call_status or "", "timeout")
+
+
+def foreign_tenant_events(events: Sequence[CallEvent], known: Mapping[str, str]) -> dict[int, str]:
+    """The events (by position) that name another tenant than their call's, with why.
+
+    A call's tenant is fixed by its first stored event (`known`: call_id -> tenant), else by
+    the first of `events` (arrival order, which Kafka keeps per call_id). Moving a call would
+    show one tenant's call to another; keeping the event would let a stranger write into it.
+    """
+    tenants = dict(known)
+    refused: dict[int, str] = {}
+    for index, event in enumerate(events):
+        fixed = tenants.setdefault(event.call_id, event.enterprise_id)
+        if event.enterprise_id != fixed:
+            refused[index] = (
+                f"call {event.call_id!r} belongs to enterprise {fixed!r}, not"
+                f" {event.enterprise_id!r}: a call never changes tenant"
+            )
+    return refused

@@ -7,6 +7,9 @@ from typing import Any
 
 from streams.messages import Message
 
+# The `stage` of an event refused because it names another tenant's deal or call.
+TENANT_STAGE = "tenant"
+
 
 def error_record(message: Message, reason: str, *, stage: str, attempts: int = 1) -> dict[str, Any]:
     return {

@@ -19,12 +19,18 @@ restarted lost the first records after its committed offsets
    the offsets between are absent (compaction, transaction markers) and become a gap; if it
    is the committed offset itself, Faust is sent back to read it again. Downstream writes
    are idempotent, so reading again is always safe.
+4. `Stream.take_events` acks a batch in a `finally` clause, so a batch whose processing
+   raised (or was cancelled by a shutdown while waiting out a database outage) would be
+   committed unwritten. `withhold` marks such a batch's messages and their acks are refused:
+   the commit stops before them, and (3) reads them again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import weakref
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
@@ -37,6 +43,13 @@ from switchboard.broker import consumer_config
 
 log = structlog.get_logger(__name__)
 _APPLIED = "_switchboard_fixes_applied"
+# Messages whose batch failed: never acked, so never committed (fix 4).
+_withheld: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def withhold(messages: Iterable[Any]) -> None:
+    """Refuses every later ack of these Faust messages: their batch was not processed."""
+    _withheld.update(messages)
 
 
 def apply() -> None:
@@ -47,6 +60,12 @@ def apply() -> None:
 
     def ack(self: Consumer, message: Any) -> bool:
         if not message.tracked:
+            return False
+        if message in _withheld:
+            # Finished with, so a rebalance or a stop waiting for the streams to drain does
+            # not wait for it, but never committable: its offset is not recorded as acked.
+            message.acked = True
+            self._unacked_messages.discard(message)
             return False
         return bool(original_ack(self, message))
 

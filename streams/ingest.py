@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -17,13 +17,14 @@ import structlog
 
 from schemas.codec import DecodeError, TopicCodec
 from schemas.topics import Topic
-from schemas.validate import validation_error
+from schemas.validate import DEFAULT_MAX_FUTURE_SEC, validation_error
 from sinks.postgres import TRANSIENT_ERRORS, until_durable
 from streams import metrics
 from streams.dedup import dedup_key
 from streams.late import STAGE as LATE_STAGE
 from streams.late import LateCheck
 from streams.messages import Message
+from streams.outage import any_error, wait_out
 from streams.state import Seen, SeenEvents
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,15 @@ class Accepted(Generic[T]):
     event: T
 
 
+@dataclass(frozen=True)
+class Refusals:
+    """What a write may return when it stored all but some events of the batch it was given:
+    their positions in that batch, with why, sent to error.events at `stage`."""
+
+    stage: str
+    reasons: Mapping[int, str]
+
+
 class ErrorSink(Protocol):
     """Publishes to error.events; implemented over the worker's producer."""
 
@@ -72,6 +82,8 @@ class TopicIngest(Generic[T]):
     write: Callable[[Sequence[T]], Awaitable[object]]
     # Refuses events too old to change what was reported (streams.late); None accepts any age.
     too_late: LateCheck | None = None
+    # Contract 4: events dated further ahead of the wall clock fail validation.
+    max_future_sec: float = DEFAULT_MAX_FUTURE_SEC
 
     async def process(self, messages: Sequence[Message]) -> int:
         """Returns how many new events were written."""
@@ -79,8 +91,12 @@ class TopicIngest(Generic[T]):
         name = self.topic.name
         metrics.EVENTS_CONSUMED.labels(name).inc(len(messages))
         metrics.BATCH_SIZE.labels(name).observe(len(messages))
-        await until_durable(
-            lambda: self.codec.fetch_writers(m.value for m in messages), what="schema registry"
+        # Every registry failure is waited out: a writer schema that cannot be fetched now
+        # would send good events to error.events as undecodable.
+        await wait_out(
+            lambda: self.codec.fetch_writers(m.value for m in messages),
+            what="schema registry",
+            transient=any_error,
         )
         accepted = await self._accept(messages)
         verdicts = self.seen.fresh(a.seen for a in accepted)
@@ -103,7 +119,7 @@ class TopicIngest(Generic[T]):
             except DecodeError as exc:
                 await self._reject(message, exc.reason, stage="decode")
                 continue
-            reason = validation_error(self.topic, record)
+            reason = validation_error(self.topic, record, max_future_sec=self.max_future_sec)
             if reason:
                 with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
                     await self._reject(message, reason, stage="validate")
@@ -123,13 +139,23 @@ class TopicIngest(Generic[T]):
         if not fresh:
             return []
         try:
-            await until_durable(lambda: self.write([a.event for a in fresh]), what=self.topic.name)
-            return fresh
+            result = await until_durable(
+                lambda: self.write([a.event for a in fresh]), what=self.topic.name
+            )
         except TRANSIENT_ERRORS:
             raise
         except Exception as exc:
             log.warning("batch refused, isolating", topic=self.topic.name, error=str(exc))
-        return await self._write_isolated(fresh)
+            return await self._write_isolated(fresh)
+        return await self._settle(fresh, result)
+
+    async def _settle(self, items: list[Accepted[T]], result: object) -> list[Accepted[T]]:
+        """The items written: all but those the write refused, which go to error.events."""
+        if not isinstance(result, Refusals):
+            return items
+        for index, reason in sorted(result.reasons.items()):
+            await self._reject(items[index].message, reason, stage=result.stage)
+        return [item for index, item in enumerate(items) if index not in result.reasons]
 
     async def _write_isolated(self, fresh: list[Accepted[T]]) -> list[Accepted[T]]:
         """Writes entity by entity, so one poison entity cannot stop the stream."""
@@ -139,20 +165,24 @@ class TopicIngest(Generic[T]):
         written: list[Accepted[T]] = []
         for entity, items in by_entity.items():
             error = await self._write_with_retries(items)
-            if error is None:
-                written += items
+            if not isinstance(error, str):
+                written += await self._settle(items, error)
                 continue
             with structlog.contextvars.bound_contextvars(correlation_id=entity):
                 for item in items:
                     await self._reject(item.message, error, stage="process")
         return written
 
-    async def _write_with_retries(self, items: list[Accepted[T]]) -> str | None:
+    async def _write_with_retries(self, items: list[Accepted[T]]) -> str | object:
+        """What the write returned, or (a str) why it failed every attempt."""
         error = ""
         for attempt in range(1, PROCESS_ATTEMPTS + 1):
             try:
-                await until_durable(lambda: self.write([a.event for a in items]), what="retry")
-                return None
+                result = await until_durable(
+                    lambda: self.write([a.event for a in items]), what="retry"
+                )
+                # A str result would read as a failure: no writer returns one, but be sure.
+                return None if isinstance(result, str) else result
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:

@@ -10,7 +10,7 @@ posting it changed is a newer version of it (the latest post of an external_id w
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -147,6 +147,27 @@ class InteractionRow:
     started_at: datetime | None
     ended_at: datetime | None
     attributes: Mapping[str, str]
+
+
+def foreign_call_posts(
+    events: Sequence[InteractionEvent], telephony: Mapping[str, Collection[str]]
+) -> dict[int, str]:
+    """The posts (by position) that name a call another tenant's telephony carries and the
+    poster's does not, with why: attaching them would hang a stranger's data on that call.
+
+    `telephony` maps a call_id to the enterprises whose call or queue events carry it. A call
+    telephony has not seen yet belongs to no one, so a post naming it is kept; an outcome of
+    that call still follows the call's telephony once it comes (streams.outcomes).
+    """
+    refused = {}
+    for index, event in enumerate(events):
+        owners = telephony.get(event.call_id, ()) if event.call_id else ()
+        if owners and event.enterprise_id not in owners:
+            refused[index] = (
+                f"call {event.call_id!r} is not enterprise {event.enterprise_id!r}'s: an"
+                " interaction cannot be attached to another tenant's call"
+            )
+    return refused
 
 
 def latest_posts(events: Iterable[InteractionEvent]) -> dict[tuple[str, str], InteractionEvent]:

@@ -19,13 +19,23 @@ Decisions the seed leaves open:
   the other moves are `masterdeal.stage.changed`.
 * An overrun found by the timer is its own `masterdeal.sla.breached`, dated at the deadline, so
   it is the same event whenever (and however often) the timer notices it.
+* A deal is judged for SLAs as of its own latest event (`fold_deals`), never another deal's: one
+  event dated far ahead must not make every other deal of its batch overrun.
+
+Tenancy (contract 4, `assign_tenants`): domain events may name an `enterprise_id`. A deal's
+tenant is fixed, for good, by the first event stored (a partition's order within a topic, the
+order of commits across the six topics) that names one, or by its `crm.deal.created` when that
+names none (the default tenant then). Events naming none join whatever tenant the deal has.
+An event naming another tenant than the deal's is refused to error.events: moving the deal
+would show one tenant's deal to another, and keeping the event would let a stranger write into
+it.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -46,6 +56,8 @@ STAGES: tuple[Stage, ...] = (
 _RANK: dict[str, int] = {stage: rank for rank, stage in enumerate(STAGES)}
 
 DEAL_CREATED = "crm.deal.created"
+# The tenant of a deal whose events name none, unless SWITCHBOARD_DEFAULT_ENTERPRISE says other.
+DEFAULT_ENTERPRISE = "default"
 DEAL_TARGET = "deal"
 
 # A stage is reached once every event type of any one alternative has been seen (7.4.1, 7.6).
@@ -110,6 +122,7 @@ class DealEvent:
     domain_status: str
     master_deal_id: str | None = None
     payload: str | None = None
+    enterprise_id: str | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> DealEvent:
@@ -124,6 +137,8 @@ class DealEvent:
             domain_status=record["domain_status"],
             master_deal_id=record.get("master_deal_id"),
             payload=record.get("payload"),
+            # An empty id names no tenant, like an absent one.
+            enterprise_id=record.get("enterprise_id") or None,
         )
 
     def to_raw(self) -> str:
@@ -331,6 +346,24 @@ def fold_deal(events: Iterable[DealEvent], *, sla: SlaPolicy, now: datetime) -> 
     )
 
 
+def latest_event_time(events: Iterable[DealEvent]) -> datetime:
+    """The deal's own clock: when its newest event happened."""
+    return max(e.occurred_at for e in events)
+
+
+def fold_deals(
+    events: Iterable[DealEvent], *, sla: SlaPolicy, now: datetime | None = None
+) -> list[DealState]:
+    """Each deal of `events`, by deal_id, as of `now`, or (None) as of its own latest event."""
+    by_deal: dict[str, list[DealEvent]] = {}
+    for event in events:
+        by_deal.setdefault(event.deal_id, []).append(event)
+    return [
+        fold_deal(by_deal[d], sla=sla, now=latest_event_time(by_deal[d]) if now is None else now)
+        for d in sorted(by_deal)
+    ]
+
+
 def _distinct(events: Iterable[DealEvent]) -> Iterable[DealEvent]:
     """One event per dedup key; should a producer reuse a key, the same copy wins every time."""
     chosen: dict[str, DealEvent] = {}
@@ -349,6 +382,7 @@ def _content_order(e: DealEvent) -> tuple[datetime, *tuple[str, ...]]:
         e.deal_id,
         e.master_deal_id or "",
         e.payload or "",
+        e.enterprise_id or "",
     )
 
 
@@ -536,6 +570,43 @@ def _breach_event(state: DealState, breach: SlaBreach) -> CanonicalEvent:
         occurred_at=breach.deadline,
         sla=breach.target,
     )
+
+
+# --- tenancy -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TenantVerdict:
+    """What `assign_tenants` decided for one batch."""
+
+    # deal_id -> tenant, for every deal with a tenant: the known ones and those claimed now.
+    tenants: Mapping[str, str]
+    # Position in the batch -> why that event is refused (it names another tenant).
+    refused: Mapping[int, str]
+
+    def accepted(self, events: Sequence[DealEvent]) -> list[DealEvent]:
+        return [e for i, e in enumerate(events) if i not in self.refused]
+
+
+def assign_tenants(
+    events: Sequence[DealEvent], known: Mapping[str, str], *, default: str
+) -> TenantVerdict:
+    """Each deal's tenant after `events` (in arrival order), given the tenants already fixed."""
+    tenants = dict(known)
+    refused: dict[int, str] = {}
+    for index, event in enumerate(events):
+        fixed = tenants.get(event.deal_id)
+        if fixed is None:
+            if event.enterprise_id is not None:
+                tenants[event.deal_id] = event.enterprise_id
+            elif event.event_type == DEAL_CREATED:
+                tenants[event.deal_id] = default
+        elif event.enterprise_id is not None and event.enterprise_id != fixed:
+            refused[index] = (
+                f"deal {event.deal_id!r} belongs to enterprise {fixed!r}, not"
+                f" {event.enterprise_id!r}: a deal never changes tenant"
+            )
+    return TenantVerdict(tenants, refused)
 
 
 # --- reconciliation (7.4.2, level 3) -------------------------------------------------------

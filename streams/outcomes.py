@@ -65,9 +65,21 @@ def interaction_id_of(record: Mapping[str, Any]) -> str:
     )
 
 
-def resolve_enterprise(event: OutcomeEvent, known: Collection[str]) -> str:
-    """The tenant an outcome belongs to: its own, else the one enterprise whose `interactions`
-    hold its interaction (`known`), else '' (unknown, or ambiguous between several)."""
+def resolve_enterprise(
+    event: OutcomeEvent, known: Collection[str], telephony: Collection[str] = ()
+) -> str:
+    """The tenant an outcome belongs to, '' for none (unknown, ambiguous, or refused).
+
+    An outcome of a call that telephony has seen (`telephony`: the enterprises whose call
+    events or queue events carry that call_id) is that call's tenant's: naming another
+    enterprise leaves it attached to none, so no tenant can hang an outcome on another's call,
+    and a stranger's post about the call cannot capture it. Otherwise: its own enterprise, else
+    the one enterprise whose `interactions` hold its interaction (`known`).
+    """
+    if event.call_id and telephony:
+        if event.enterprise_id:
+            return event.enterprise_id if event.enterprise_id in telephony else ""
+        return next(iter(telephony)) if len(telephony) == 1 else ""
     if event.enterprise_id:
         return event.enterprise_id
     return next(iter(known)) if len(known) == 1 else ""
@@ -94,15 +106,23 @@ class SentimentFact:
 
 
 def latest_facts(
-    events: Iterable[OutcomeEvent], enterprises: Mapping[str, Collection[str]]
+    events: Iterable[OutcomeEvent],
+    enterprises: Mapping[str, Collection[str]],
+    telephony: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[list[OutcomeFact], list[SentimentFact]]:
     """Per resolved (enterprise_id, interaction_id): the latest outcome, and the latest valid
     sentiment, by (occurred_at, event_key), so arrival order never matters. `enterprises` maps
-    an interaction_id to the enterprises whose `interactions` hold it."""
+    an interaction_id to the enterprises whose `interactions` hold it, `telephony` a call_id to
+    those whose telephony carries it (see `resolve_enterprise`)."""
+    calls = telephony or {}
     outcomes: dict[tuple[str, str], OutcomeEvent] = {}
     sentiments: dict[tuple[str, str], tuple[float, OutcomeEvent]] = {}
     for event in sorted({e.event_key: e for e in events}.values(), key=_order):
-        enterprise = resolve_enterprise(event, enterprises.get(event.interaction_id, ()))
+        enterprise = resolve_enterprise(
+            event,
+            enterprises.get(event.interaction_id, ()),
+            calls.get(event.call_id, ()) if event.call_id else (),
+        )
         key = (enterprise, event.interaction_id)
         outcomes[key] = event
         sentiment = event.valid_sentiment

@@ -2,19 +2,20 @@
 
 A session is judged by the dim_queue version valid at its enqueue time (contract 7): the
 enterprise's own version of the queue where it has one that gives the attribute, else the global
-one (enterprise_id ''), else the defaults (10 s, 20 s). A value that is not a non-negative number
-is as good as absent: a typo in a dictionary must not stop the stream.
+one (enterprise_id ''), else the defaults (10 s, 20 s). Validation (schemas.validate) refuses a
+dimension whose threshold is not a non-negative number; one stored before that rule is read as
+absent.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from schemas.validate import non_negative_seconds
 from streams.kpis import DEFAULT_SLA_THRESHOLD_SEC
 from streams.queue_sessions import DEFAULT_SHORT_ABANDON_SEC
 
@@ -77,11 +78,8 @@ def _first(versions: list[QueueVersion], attribute: str, default: float) -> floa
 
 
 def parse_seconds(value: object) -> float | None:
-    """A threshold attribute as seconds; None when it is missing or not a non-negative number."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    """A threshold attribute as seconds; None when it is missing or not a non-negative number.
+
+    Validation refuses such a value since contract 4 typed the attributes; versions stored
+    before that may still hold one, and are read as if it were absent."""
+    return non_negative_seconds(value)

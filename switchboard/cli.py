@@ -29,7 +29,7 @@ def _settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _settings(kwargs: dict[str, Any]) -> Settings:
+def _settings(kwargs: dict[str, Any], *, from_running_up: bool = True) -> Settings:
     keys = (
         "kafka_bootstrap_servers",
         "database_url",
@@ -37,7 +37,11 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
         "api_port",
         "log_level",
     )
-    settings = load_settings(**{k: kwargs.pop(k, None) for k in keys})
+    flags = {k: kwargs.pop(k, None) for k in keys}
+    if from_running_up:
+        settings = load_settings(**flags)
+    else:
+        settings = Settings(**{k: v for k, v in flags.items() if v is not None})
     configure_logging(settings.log_level)
     return settings
 
@@ -55,7 +59,8 @@ def up(**kwargs: Any) -> None:
     migrations, worker and API. Ctrl-C stops it cleanly."""
     from switchboard.up import run_up
 
-    sys.exit(run_up(_settings(kwargs)))
+    # A stack of its own: the addresses in a runtime file are another `up`'s, maybe a dead one's.
+    sys.exit(run_up(_settings(kwargs, from_running_up=False)))
 
 
 @main.command()
@@ -263,12 +268,41 @@ def token() -> None:
 @_settings_options
 @click.option("--enterprise", "enterprises", multiple=True, required=True, help="Repeatable.")
 @click.option("--name", default=None, help="A label for the token.")
-def token_create(enterprises: tuple[str, ...], name: str | None, **kwargs: Any) -> None:
+@click.option("--admin", is_flag=True, help="May also change the Schema Registry and integrations.")
+def token_create(
+    enterprises: tuple[str, ...], name: str | None, admin: bool, **kwargs: Any
+) -> None:
     """Print a new API bearer token scoped to these enterprises (stored hashed)."""
     from api.auth import create_token
 
     settings = _settings(kwargs)
-    click.echo(asyncio.run(create_token(settings.require_database(), list(enterprises), name)))
+    database = settings.require_database()
+    click.echo(asyncio.run(create_token(database, list(enterprises), name, admin=admin)))
+
+
+@token.command("list")
+@_settings_options
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def token_list(as_json: bool, **kwargs: Any) -> None:
+    """The stored tokens: id, name, scope, admin, created, last used, revoked (never the secret)."""
+    from api.auth import list_tokens
+    from switchboard.tokens import tokens_json, tokens_table
+
+    tokens = asyncio.run(list_tokens(_settings(kwargs).require_database()))
+    click.echo(tokens_json(tokens) if as_json else tokens_table(tokens))
+
+
+@token.command("revoke")
+@_settings_options
+@click.argument("token_id", metavar="ID", type=int)
+def token_revoke(token_id: int, **kwargs: Any) -> None:
+    """Revoke the token with this id (see `token list`); it gets 401 within seconds."""
+    from api.auth import revoke_token
+
+    if not asyncio.run(revoke_token(_settings(kwargs).require_database(), token_id)):
+        click.echo(f"no token has id {token_id} (see `switchboard token list`)", err=True)
+        sys.exit(1)
+    click.echo(f"revoked token {token_id}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ def consumer_lag(bootstrap: str, group: str) -> list[PartitionLag]:
     partitions = [
         (t.name, p) for t in INPUT_TOPICS if t.name in known for p in known[t.name].partitions
     ]
+    if not partitions:  # no input topic yet (the worker creates them); the client refuses []
+        return []
     request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p) for t, p in partitions])
     future = admin.list_consumer_group_offsets([request])[group]
     committed = {

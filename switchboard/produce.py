@@ -18,11 +18,11 @@ from typing import IO, Any
 
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas import topics
 from schemas.codec import TopicCodec
 from schemas.jsonio import record_from_json
+from schemas.registry.client import registry_client
 from schemas.topics import Topic
 from schemas.validate import validation_error
 from switchboard.broker import ensure_topics, producer_config
@@ -41,14 +41,6 @@ FailureReport = Callable[[str, str], None]
 
 class PublishError(RuntimeError):
     """The broker or the registry refused the whole job, not one record."""
-
-
-def registry_client(settings: Settings) -> AsyncSchemaRegistryClient:
-    # new_client() also understands mock:// URLs: an in-process registry, for tests.
-    client: AsyncSchemaRegistryClient = AsyncSchemaRegistryClient.new_client(
-        {"url": settings.registry_url}
-    )
-    return client
 
 
 class Publisher:
@@ -122,7 +114,7 @@ class Publisher:
         if topic.name not in self._codecs:
             await self.prepare([topic])
         value = self._codecs[topic.name].encode(record)
-        invalid = validation_error(topic, record)
+        invalid = validation_error(topic, record, max_future_sec=self._settings.max_future_sec)
         if invalid:
             raise ValueError(invalid)
         key = key or topic.key_of(record)

@@ -8,7 +8,7 @@ else 403), `attribution` and `sla_threshold_sec`; each route names what else it 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +18,7 @@ from multidict import MultiMapping
 from api.analytics.query import AnalyticsQuery
 from api.auth import require_enterprises, token_scope
 from api.errors import invalid_parameter
-from api.routes.calls import parse_time
+from api.params import check_names, enterprise_ids, one_of, optional_text, parse_time, required
 from streams.kpis import INTERVALS, Attribution, Filter, bucket_start
 
 MAX_RANGE = timedelta(days=400)
@@ -44,9 +44,9 @@ def parse_query(request: web.Request, *, extra: Collection[str] = ()) -> Analyti
     parameters, which the route reads itself."""
     query = request.query
     check_names(query, COMMON_PARAMETERS | set(extra))
-    wanted = tuple(_not_empty("enterprise_id", v) for v in query.getall("enterprise_id", []))
-    start = parse_time("from", _required(query, "from"))
-    end = parse_time("to", _required(query, "to"))
+    wanted = enterprise_ids(query)
+    start = parse_time("from", required(query, "from"))
+    end = parse_time("to", required(query, "to"))
     if end <= start:
         raise invalid_parameter("to", "must be later than `from`")
     if end > LATEST:
@@ -58,9 +58,9 @@ def parse_query(request: web.Request, *, extra: Collection[str] = ()) -> Analyti
         start=start,
         end=end,
         where=Filter(
-            queue_id=_optional_text(query, "queue_id"),
-            channel=_optional_text(query, "channel"),
-            agent_id=_optional_text(query, "agent_id"),
+            queue_id=optional_text(query, "queue_id"),
+            channel=optional_text(query, "channel"),
+            agent_id=optional_text(query, "agent_id"),
         ),
         attribution=Attribution(
             one_of(query, "attribution", ATTRIBUTIONS) or Attribution.ENQUEUE.value
@@ -69,21 +69,6 @@ def parse_query(request: web.Request, *, extra: Collection[str] = ()) -> Analyti
     )
     require_enterprises(request, wanted)
     return replace(parsed, enterprises=tuple(sorted(set(wanted or token_scope(request)))))
-
-
-def check_names(query: MultiMapping[str], known: Collection[str]) -> None:
-    for name in query:  # in the order given, so the first mistake is the one reported
-        if name not in known:
-            raise invalid_parameter(name, "unknown parameter")
-        if name != "enterprise_id" and len(query.getall(name)) > 1:
-            raise invalid_parameter(name, "given more than once")
-
-
-def one_of(query: MultiMapping[str], name: str, allowed: Sequence[str]) -> str | None:
-    value = query.get(name)
-    if value is not None and value not in allowed:
-        raise invalid_parameter(name, f"expected one of {', '.join(allowed)}, got {value!r}")
-    return value
 
 
 def interval(query: MultiMapping[str], default: str | None = None) -> str | None:
@@ -97,24 +82,6 @@ def require_aligned(query: AnalyticsQuery, interval: str) -> None:
             raise invalid_parameter(
                 name, f"must be aligned to the {interval} interval (UTC), got {instant.isoformat()}"
             )
-
-
-def _required(query: MultiMapping[str], name: str) -> str:
-    value = query.get(name)
-    if value is None:
-        raise invalid_parameter(name, "required")
-    return value
-
-
-def _not_empty(name: str, value: str) -> str:
-    if not value:
-        raise invalid_parameter(name, "must not be empty")
-    return value
-
-
-def _optional_text(query: MultiMapping[str], name: str) -> str | None:
-    value = query.get(name)
-    return None if value is None else _not_empty(name, value)
 
 
 def _threshold(value: str | None) -> float | None:

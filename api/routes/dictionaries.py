@@ -20,7 +20,7 @@ from api.auth import require_enterprises, token_scope
 from api.errors import invalid_parameter, not_found
 from api.json import json_response
 from api.keys import POOL
-from api.routes.calls import parse_time
+from api.params import check_names, enterprise_ids, parse_time
 from streams.dimensions import KINDS
 
 PARAMETERS = frozenset({"at", "enterprise_id", "include_deleted"})
@@ -104,14 +104,8 @@ class DictionaryQuery:
 
 
 def parse_query(query: MultiMapping[str]) -> DictionaryQuery:
-    for name in query:
-        if name not in PARAMETERS:
-            raise invalid_parameter(name, "unknown parameter")
-        if name != "enterprise_id" and len(query.getall(name)) > 1:
-            raise invalid_parameter(name, "given more than once")
-    enterprises = tuple(query.getall("enterprise_id", []))
-    if "" in enterprises:
-        raise invalid_parameter("enterprise_id", "must not be empty")
+    check_names(query, PARAMETERS)
+    enterprises = enterprise_ids(query)
     include_deleted = query.get("include_deleted", "false")
     if include_deleted not in _BOOLEANS:
         raise invalid_parameter(

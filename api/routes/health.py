@@ -1,4 +1,9 @@
-"""GET /health: 200 when every dependency answers, 503 when one does not."""
+"""GET /health: 200 when every dependency answers and the worker is live and making progress,
+503 when a dependency is unavailable or the worker is down or stalled.
+
+The worker's state comes from its heartbeat (streams/heartbeat.py): one indexed read of the
+latest rows, so the route stays as cheap as the dependency checks it runs alongside.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ import time
 from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 from aiohttp import web
 from confluent_kafka.admin import AdminClient
 
 from api.json import json_response
 from api.keys import POOL, SETTINGS
+from streams.heartbeat import BeatSeen, is_fresh, worker_health
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +70,41 @@ def _kafka_broker_count(bootstrap: str, timeout_sec: float) -> int:
         del admin
 
 
+# Rows of instances silent for longer than this are not even read: gone, not just down.
+_BEATS = """
+SELECT extract(epoch FROM now() - beat_at)::float8 AS age_sec, interval_sec, status, partitions
+FROM worker_heartbeat
+WHERE group_id = $1 AND beat_at > now() - interval '1 day'
+ORDER BY beat_at DESC
+LIMIT 64
+"""
+
+
+async def check_worker(
+    pool: asyncpg.Pool, group_id: str, timeout_sec: float = DATABASE_TIMEOUT_SEC
+) -> Dependency:
+    """ok, stalled or down, from the group's latest heartbeats; unknown without the database."""
+    try:
+        async with asyncio.timeout(timeout_sec):
+            rows = await pool.fetch(_BEATS, group_id)
+    except Exception as exc:
+        log.warning("worker_status_unknown", error=f"{type(exc).__name__}: {exc}")
+        return {"status": "unknown"}
+    beats = [BeatSeen(row["age_sec"], row["interval_sec"], row["status"]) for row in rows]
+    live = [(beat, row) for beat, row in zip(beats, rows, strict=True) if is_fresh(beat)]
+    return {
+        "status": worker_health(beats),
+        "lastBeatAgeSec": round(beats[0].age_sec, 1) if beats else None,
+        "instances": len(live),
+        "stalledPartitions": [
+            {"topic": p["topic"], "partition": p["partition"], "status": p["status"]}
+            for _, row in live
+            for p in orjson.loads(row["partitions"])
+            if p["status"] in ("STALL", "STOP")
+        ],
+    }
+
+
 def _ok(started: float) -> Dependency:
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -76,15 +118,24 @@ def _unavailable(dependency: str, exc: Exception) -> Dependency:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Checks the database and the broker concurrently."""
-    database, kafka = await asyncio.gather(
+    """Checks the database, the broker and the worker's heartbeat concurrently."""
+    settings = request.config_dict[SETTINGS]
+    database, kafka, worker = await asyncio.gather(
         check_database(request.config_dict[POOL]),
-        check_kafka(request.config_dict[SETTINGS].kafka_bootstrap_servers),
+        check_kafka(settings.kafka_bootstrap_servers),
+        check_worker(request.config_dict[POOL], settings.app_id),
     )
     dependencies = {"database": database, "kafka": kafka}
-    healthy = all(d["status"] != "unavailable" for d in dependencies.values())
+    healthy = (
+        all(d["status"] != "unavailable" for d in dependencies.values())
+        and worker["status"] == "ok"
+    )
     return json_response(
-        {"status": "ok" if healthy else "unavailable", "dependencies": dependencies},
+        {
+            "status": "ok" if healthy else "unavailable",
+            "dependencies": dependencies,
+            "worker": worker,
+        },
         status=200 if healthy else 503,
     )
 

@@ -9,30 +9,38 @@ content (streams.interactions), so posting the same items again is harmless: dup
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import io
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import fastavro
 import orjson
 import structlog
 from aiohttp import hdrs, web
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from api.auth import require_enterprises
 from api.errors import ApiError
 from api.json import json_response
-from api.keys import SETTINGS
-from schemas.codec import TopicCodec
+from api.keys import POOL, SETTINGS
+from schemas.codec import TopicCodec, frame
+from schemas.registry.client import ClosableRegistry, StoreRegistry, registry_client
+from schemas.registry.store import RegistryStore
 from schemas.topics import INGEST_INTERACTIONS
+from schemas.validate import DEFAULT_MAX_FUTURE_SEC, validation_violation
 from streams.interactions import InvalidInteraction, interaction_record
 from switchboard.broker import ensure_topics, producer_config
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
+_WRITER = fastavro.parse_schema(INGEST_INTERACTIONS.schema)
 
 MAX_ITEMS = 1000
+# librdkafka refuses a message over its message.max.bytes (1,000,000), counting the key and
+# the framing too; an item is refused here first, with a 413 that names this limit.
+MAX_ITEM_BYTES = 900_000
 # A broker that does not answer within these is reported as unavailable (503), not waited for.
 CONNECT_TIMEOUT_SEC = 5.0
 DELIVERY_TIMEOUT_SEC = 10.0
@@ -115,12 +123,13 @@ class InteractionPublisher:
     """One producer per API process for ingest.interactions, prepared on first use (topic
     created, schema registered) and again after a failed preparation."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, registry: Callable[[], ClosableRegistry]) -> None:
         self._settings = settings
+        self._new_registry = registry
         self._lock = asyncio.Lock()
         self._producer: Producer | None = None
         self._codec: TopicCodec | None = None
-        self._registry: AsyncSchemaRegistryClient | None = None
+        self._registry: ClosableRegistry | None = None
 
     async def publish(self, records: Sequence[dict[str, Any]]) -> None:
         """Returns once the broker acknowledged every record; raises BrokerUnavailable."""
@@ -180,7 +189,7 @@ class InteractionPublisher:
         except (KafkaException, RuntimeError) as exc:
             raise BrokerUnavailable(f"the broker at {bootstrap} cannot be reached") from exc
         if self._registry is None:
-            self._registry = AsyncSchemaRegistryClient({"url": self._settings.registry_url})
+            self._registry = self._new_registry()
         codec = TopicCodec(INGEST_INTERACTIONS, self._registry)
         try:
             await codec.register()
@@ -213,7 +222,12 @@ async def parse_items(request: web.Request) -> list[object]:
     return items
 
 
-def build_records(items: Sequence[object], received_at: datetime) -> list[dict[str, Any]]:
+def build_records(
+    items: Sequence[object],
+    received_at: datetime,
+    *,
+    max_future_sec: float = DEFAULT_MAX_FUTURE_SEC,
+) -> list[dict[str, Any]]:
     """The ingest.interactions records; a 400 names the first bad item's index and field."""
     records = []
     first_index: dict[tuple[str, str], int] = {}
@@ -222,6 +236,12 @@ def build_records(items: Sequence[object], received_at: datetime) -> list[dict[s
             record = interaction_record(item, received_at=received_at)
         except InvalidInteraction as exc:
             raise invalid_item(index, exc.field, exc.reason) from None
+        # The worker would refuse it to error.events; the poster should hear it instead.
+        violation = validation_violation(
+            INGEST_INTERACTIONS, record, now=received_at, max_future_sec=max_future_sec
+        )
+        if violation:
+            raise invalid_item(index, violation.field, violation.reason)
         key = (record["enterprise_id"], record["external_id"])
         if key in first_index:
             # Two versions in one request: which one is newer would be a guess.
@@ -232,10 +252,50 @@ def build_records(items: Sequence[object], received_at: datetime) -> list[dict[s
     return records
 
 
+def check_publishable(records: Sequence[Mapping[str, Any]]) -> None:
+    """400 for text no database column can hold (NUL), 413 for a message the broker would
+    refuse: answered before anything reaches the producer."""
+    for index, record in enumerate(records):
+        field = _field_with_nul(record)
+        if field is not None:
+            raise invalid_item(index, field, "must not contain NUL (U+0000)")
+        try:
+            size = message_size(record)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise invalid_item(index, "", f"cannot be encoded: {exc}") from None
+        if size > MAX_ITEM_BYTES:
+            raise ApiError(
+                413,
+                "payload_too_large",
+                f"item {index} is {size:,} bytes encoded; an interaction may take at most"
+                f" {MAX_ITEM_BYTES:,}",
+                details={"index": index, "limit": MAX_ITEM_BYTES},
+            )
+
+
+def message_size(record: Mapping[str, Any]) -> int:
+    """The bytes of its message on ingest.interactions: key, wire-format header and record."""
+    payload = io.BytesIO()
+    fastavro.schemaless_writer(payload, _WRITER, dict(record), strict_allow_default=True)
+    return len(str(record["external_id"]).encode()) + len(frame(0, payload.getvalue()))
+
+
+def _field_with_nul(record: Mapping[str, Any]) -> str | None:
+    for name, value in record.items():
+        texts = [*value.keys(), *value.values()] if isinstance(value, dict) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            return str(name)
+    return None
+
+
 async def ingest_interactions(request: web.Request) -> web.Response:
     """Publishes one interaction or many to ingest.interactions; 202 once the broker has them."""
-    records = build_records(await parse_items(request), datetime.now(UTC))
+    max_future_sec = request.config_dict[SETTINGS].max_future_sec
+    records = build_records(
+        await parse_items(request), datetime.now(UTC), max_future_sec=max_future_sec
+    )
     require_enterprises(request, {r["enterprise_id"] for r in records})
+    check_publishable(records)
     try:
         await request.config_dict[PUBLISHER].publish(records)
     except BrokerUnavailable as exc:
@@ -253,9 +313,19 @@ async def ingest_interactions(request: web.Request) -> web.Response:
 
 
 async def _publisher(app: web.Application) -> AsyncIterator[None]:
-    app[PUBLISHER] = InteractionPublisher(app[SETTINGS])
+    app[PUBLISHER] = InteractionPublisher(app[SETTINGS], partial(_registry, app))
     yield
     await app[PUBLISHER].close()
+
+
+def _registry(app: web.Application) -> ClosableRegistry:
+    settings = app[SETTINGS]
+    if settings.schema_registry_url:
+        return registry_client(settings)
+    # The built-in registry lives in this process's own database: registering through its store
+    # needs no credential to configure (writes over HTTP need an admin token) and no request to
+    # ourselves, and it is exactly as trusted as the database access the API already has.
+    return StoreRegistry(RegistryStore(app[POOL]))
 
 
 def setup(app: web.Application) -> None:

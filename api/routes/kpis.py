@@ -15,13 +15,14 @@ from aiohttp import web
 
 from api.analytics.depth import bucket_starts, default_interval, queue_depth, sample_instants
 from api.analytics.kpis import figures
-from api.analytics.params import interval, one_of, parse_query, require_aligned
+from api.analytics.params import interval, parse_query, require_aligned
 from api.analytics.query import TOTAL, AnalyticsQuery, by_bucket
 from api.analytics.responses import connected
 from api.analytics.sql import snapshot
 from api.errors import invalid_parameter
 from api.json import json_response
 from api.keys import POOL
+from api.params import one_of
 from streams.kpis import DepthSample, IntervalFigures, kpis
 
 # The metric names of /api/kpis, in the order it answers them.

@@ -7,6 +7,7 @@ import asyncio
 import structlog
 from aiohttp import web
 
+from api.auth import require_admin
 from api.errors import ApiError
 from api.json import json_response
 from api.keys import POOL, SETTINGS
@@ -16,6 +17,8 @@ log = structlog.get_logger(__name__)
 
 
 async def get_lag(request: web.Request) -> web.Response:
+    # Ops data spans every tenant: no tenant's token may see it.
+    await require_admin(request)
     settings = request.app[SETTINGS]
     if not settings.kafka_bootstrap_servers:
         raise ApiError(503, "unavailable", "no broker is configured")

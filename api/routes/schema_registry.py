@@ -5,6 +5,12 @@ The REST subset confluent-kafka's `SchemaRegistryClient`, `AsyncSchemaRegistryCl
 response fields and error codes, so they work against it unchanged. The routes live in a
 sub-application whose middleware renders every failure, including unknown paths, as
 Confluent's `{"error_code": ..., "message": ...}`; the rest of the API is untouched by it.
+
+Reads are open. Every write (register, delete, change compatibility or mode) needs an admin
+token, by bearer or by basic auth with the token as the password, else 401 (none or invalid)
+or 403 (not admin). Looking a schema up and testing compatibility are reads, though POSTed,
+as Confluent's own authorizer counts them. With `SCHEMA_REGISTRY_URL` configured the
+registry is somewhere else, and none is served here.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from uuid import UUID
 
 import orjson
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from api.errors import DATABASE_UNAVAILABLE
-from api.keys import POOL
+from api.auth import require_admin
+from api.errors import DATABASE_UNAVAILABLE, ApiError
+from api.keys import POOL, SETTINGS
 from schemas.registry.compat import AVRO, AvroSchema, parse_avro, parse_level
 from schemas.registry.errors import (
     BadRequest,
@@ -55,6 +62,8 @@ _BODY_TYPES: Final = frozenset(
 _MAX_ID: Final = 2**31 - 1
 _DIGITS = re.compile(r"[0-9]+")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_READ_METHODS: Final = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS})
+_CHALLENGE: Final = 'Basic realm="switchboard", Bearer realm="switchboard"'
 
 routes = web.RouteTableDef()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -62,7 +71,10 @@ T = TypeVar("T")
 
 
 def setup(app: web.Application) -> None:
-    """Adds the Schema Registry REST subset under /schema-registry."""
+    """Adds the Schema Registry REST subset under /schema-registry, unless another registry
+    is configured: two registries would hand out conflicting schema ids."""
+    if app[SETTINGS].schema_registry_url:
+        return
     registry = web.Application(middlewares=[_confluent_errors])
     registry.add_routes(routes)
     app.add_subapp(PREFIX, registry)
@@ -71,7 +83,12 @@ def setup(app: web.Application) -> None:
 @web.middleware
 async def _confluent_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        if _is_write(request):
+            await require_admin(request)
         return await handler(request)
+    except ApiError as exc:  # no, an invalid or a non-admin token
+        headers = {"WWW-Authenticate": _CHALLENGE} if exc.status == 401 else None
+        return _error(exc.status, exc.status * 100 + 1, exc.message, headers=headers)
     except RegistryError as exc:
         return _error(exc.http_status, exc.error_code, exc.message)
     except web.HTTPException as exc:  # no such route, wrong method, body too large
@@ -84,6 +101,17 @@ async def _confluent_errors(request: web.Request, handler: Handler) -> web.Strea
     except Exception:
         log.exception("schema registry request failed", method=request.method, path=request.path)
         return _error(500, 50001, "Internal error in the schema registry.")
+
+
+def needs_admin(method: str, handler: Handler) -> bool:
+    """Whether calling `handler` by `method` is a write, which only an admin token may make."""
+    return method not in _READ_METHODS and handler not in _READS_BY_POST
+
+
+def _is_write(request: web.Request) -> bool:
+    # A method no route has (PUT /mode) counts as a write too: it is refused as one, before
+    # a 405 would tell an anonymous caller anything.
+    return needs_admin(request.method, request.match_info.handler)
 
 
 # Server
@@ -436,8 +464,12 @@ def _raw(schema: StoredSchema) -> web.Response:
     return web.Response(text=schema.text, content_type=CONTENT_TYPE)
 
 
-def _error(status: int, error_code: int, message: str) -> web.Response:
-    return _json({"error_code": error_code, "message": message}, status=status)
+def _error(
+    status: int, error_code: int, message: str, *, headers: dict[str, str] | None = None
+) -> web.Response:
+    response = _json({"error_code": error_code, "message": message}, status=status)
+    response.headers.update(headers or {})
+    return response
 
 
 def _schema_body(schema: StoredSchema) -> dict[str, Any]:
@@ -456,3 +488,9 @@ def _version_body(found: SubjectVersion) -> dict[str, Any]:
         "guid": str(found.schema.guid),
         **_schema_body(found.schema),
     }
+
+
+# POSTs that change nothing: open like every other read.
+_READS_BY_POST: Final[frozenset[Handler]] = frozenset(
+    {lookup, compatible_with_version, compatible_with_subject}
+)

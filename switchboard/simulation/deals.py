@@ -278,6 +278,8 @@ class DealScenario:
             "master_deal_id": None,  # the master deal derives it from deal_id
             "domain_status": DOMAIN_STATUS[step.event_type],
             "payload": orjson.dumps(step.payload).decode() if step.payload else None,
+            # Every domain names the tenant, so the deal is that tenant's whichever arrives first.
+            "enterprise_id": plan.enterprise_id,
         }
 
     # -- untidiness ----------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """Publishes a simulation in real time: each event when its time comes, with progress on stderr.
 
 New interactions start for `duration` wall-clock seconds; then the events still to come of the
-interactions in flight are sent at once, so every call completes. Ctrl-C (or SIGTERM) ends the
-arrivals early the same way; a second one stops without finishing the calls in flight. Either
-way the producer is flushed before returning.
+interactions in flight are sent as soon as the wall clock reaches them, so every call completes.
+Ctrl-C (or SIGTERM) ends the arrivals early the same way; a second one stops without finishing
+the calls in flight. Either way the producer is flushed before returning.
 
-`speed` 0 sends everything as fast as the broker takes it. A `day` simulates that whole UTC day
-of the contact centre instead of starting now; with `expected`, the contact centre's ground
-truth (see switchboard.simulation.contact_centre.truth) is written there at the end.
+No event is ever sent before the wall clock reaches its time: the worker refuses events dated
+ahead of it (SWITCHBOARD_MAX_FUTURE_SEC), as it would a PBX with a broken clock.
+
+`speed` 0 sends everything as fast as the broker takes it; a live run then ends now, its calls
+in flight included. A `day` simulates that whole UTC day of the contact centre instead of
+starting now; with `expected`, the contact centre's ground truth (see
+switchboard.simulation.contact_centre.truth) is written there at the end.
 """
 
 from __future__ import annotations
@@ -89,11 +93,12 @@ class SimulationOptions:
 
     def start_time(self, now: datetime) -> datetime:
         """When simulated time begins: now, or, sped up, early enough that the window of new
-        calls ends now instead of in the future (unpaced, it all ends now); a day's midnight."""
+        calls ends now instead of in the future; unpaced, early enough that the whole run, the
+        calls in flight at its end included, is over by now; a day's midnight."""
         if self.day:
             return datetime.combine(self.day, time(0), tzinfo=UTC)
         if not self.paced:
-            return now - timedelta(seconds=self.duration)
+            return now - timedelta(seconds=timeline_span(self))
         return now - timedelta(seconds=self.duration * max(self.speed - 1.0, 0.0))
 
 
@@ -119,6 +124,13 @@ def build_timeline(
         processes.append(contact_centre(options, start))
     timeline = Timeline(rng, scenarios, until=options.simulated_seconds, processes=processes)
     return timeline, [*scenarios, *processes]
+
+
+def timeline_span(options: SimulationOptions) -> float:
+    """Simulated seconds from the start to the last event: the run generated once, unsent.
+    The timeline is seeded, so a second build from another start is the same run, shifted."""
+    timeline, _ = build_timeline(options, datetime.now(UTC))
+    return max((event.due for event in timeline), default=0.0)
 
 
 def contact_centre(options: SimulationOptions, start: datetime) -> ContactCentre:
@@ -196,7 +208,8 @@ class _Failures:
 
 
 class _Run:
-    """Sends each event when its time comes: `anchor` (loop time) is the simulation's start."""
+    """Sends each event when its time comes: `anchor` (loop time) is the simulation's start,
+    which lies `start_offset` seconds (at most 0) after the wall clock's now at that instant."""
 
     def __init__(
         self,
@@ -206,38 +219,51 @@ class _Run:
         *,
         anchor: float,
         speed: float,
+        start_offset: float = 0.0,
     ) -> None:
         self.timeline = timeline
         self.publisher = publisher
         self.failures = failures
         self.anchor = anchor
         self.speed = speed
+        self.start_offset = start_offset
         self.stopping = asyncio.Event()
+        self.aborting = asyncio.Event()
         self.aborted = False
         self.per_topic: Counter[str] = Counter()
 
     def interrupt(self) -> None:
-        if self.stopping.is_set():
+        # Once arrivals are over, only the calls in flight remain: stopping means aborting them.
+        if self.stopping.is_set() or self.timeline.draining:
             self.aborted = True
+            self.aborting.set()
         self.stopping.set()
         self.timeline.stop_arrivals()
 
     async def publish_all(self) -> None:
+        loop = asyncio.get_running_loop()
         for count, event in enumerate(self.timeline):
             if self.aborted:
                 return
-            if not self.speed or self.timeline.draining or self.stopping.is_set():
-                if count % _YIELD_EVERY_EVENTS == 0:
-                    await asyncio.sleep(0)
-            else:
-                await self._until(self.anchor + event.due / self.speed)
+            if self.speed and not (self.timeline.draining or self.stopping.is_set()):
+                await self._until(self.anchor + event.due / self.speed, self.stopping)
+            # `due` is never before the record's occurred_at: waiting for it keeps every
+            # record's time at or behind the wall clock, also while draining.
+            not_before = self.anchor + self.start_offset + event.due
+            if not_before > loop.time() + 0.001:
+                await self._until(not_before, self.aborting)
+                if self.aborted:
+                    return
+            elif count % _YIELD_EVERY_EVENTS == 0:
+                await asyncio.sleep(0)
             await self._publish(event)
 
-    async def _until(self, moment: float) -> None:
+    @staticmethod
+    async def _until(moment: float, interrupted_by: asyncio.Event) -> None:
         delay = moment - asyncio.get_running_loop().time()
         if delay > 0.001:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), delay)
+                await asyncio.wait_for(interrupted_by.wait(), delay)
 
     async def _publish(self, event: SimEvent) -> None:
         context = f"{event.topic} {event.key} {event.record.get('event_type')}"
@@ -268,7 +294,11 @@ class _Progress:
         then, sent_then = self._last
         self._last = (now, publisher.sent)
         per_second = (publisher.sent - sent_then) / max(now - then, 1e-9)
-        phase = "  finishing the calls in flight" if run.timeline.draining else ""
+        phase = (
+            "  finishing the calls in flight as the clock reaches them (Ctrl-C: stop now)"
+            if run.timeline.draining
+            else ""
+        )
         return (
             f"{now - run.anchor:6.0f} s  started: {_started(run.timeline)}"
             f"  events sent {publisher.sent}  errors {run.failures.count}"
@@ -312,13 +342,22 @@ async def run(
     loop = asyncio.get_running_loop()
     # The same instant on both clocks: simulated time 0 is sent at loop time `anchor`, so the
     # events due while the topics are prepared go out right after, not late by that long.
+    now = datetime.now(UTC)
+    start = options.start_time(now)
     now, anchor = datetime.now(UTC), loop.time()
-    timeline, sources = build_timeline(options, options.start_time(now))
+    timeline, sources = build_timeline(options, start)
     console.line(describe(options))
     try:
         async with Publisher.connect(settings, on_failure=failures.report) as publisher:
             await publisher.prepare(topics.topic(name) for s in sources for name in s.topics)
-            simulation = _Run(timeline, publisher, failures, anchor=anchor, speed=options.speed)
+            simulation = _Run(
+                timeline,
+                publisher,
+                failures,
+                anchor=anchor,
+                speed=options.speed,
+                start_offset=(start - now).total_seconds(),
+            )
             progress = asyncio.create_task(
                 _Progress(simulation, console).show(every=2.0 if console.live else 5.0)
             )

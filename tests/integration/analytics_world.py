@@ -29,7 +29,7 @@ from streams.kpis import (
 )
 from streams.queue_sessions import Outcome, QueueSession
 from tests.integration.analytics_facts import Facts, RingNoAnswer, insert_dimension, write
-from tests.integration.api_helpers import Client, bearer, serve_settings, settings_for
+from tests.integration.api_helpers import Client, bearer, get_json, serve_settings, settings_for
 
 T0 = datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
 
@@ -177,10 +177,7 @@ class World:
     e4: dict[str, str]
 
     async def get(self, path: str, headers: dict[str, str], status: int = 200) -> Any:
-        response = await self.client.get(path, headers=headers)
-        body = await response.json()
-        assert response.status == status, body
-        return body
+        return await get_json(self.client, path, headers, status)
 
 
 async def _seed(conn: asyncpg.Connection) -> None:

@@ -19,8 +19,11 @@ from switchboard.settings import Settings
 Client = TestClient[web.Request, web.Application]
 
 
-def settings_for(database_url: str, kafka: str | None = None) -> Settings:
-    return Settings(database_url=database_url, kafka_bootstrap_servers=kafka, api_port=0)
+def settings_for(database_url: str, kafka: str | None = None, **settings: Any) -> Settings:
+    """An API on any free port; `settings` are further Settings fields."""
+    return Settings(
+        database_url=database_url, kafka_bootstrap_servers=kafka, api_port=0, **settings
+    )
 
 
 @asynccontextmanager
@@ -34,6 +37,14 @@ async def serve(app: web.Application) -> AsyncIterator[Client]:
 async def serve_settings(settings: Settings) -> AsyncIterator[Client]:
     async with serve(create_app(settings)) as client:
         yield client
+
+
+async def get_json(client: Client, path: str, headers: dict[str, str], status: int = 200) -> Any:
+    """GET `path`'s JSON body, asserting the status."""
+    response = await client.get(path, headers=headers)
+    body = await response.json()
+    assert response.status == status, body
+    return body
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -13,8 +13,9 @@ import asyncpg
 import psycopg
 import pytest
 
-from switchboard.embedded import free_port, start_broker
-from tests.integration.stack import Process, http_answers, wait_until
+from api.auth import create_token
+from switchboard.embedded import start_broker
+from tests.integration.stack import Process, launch_api
 
 
 @pytest.fixture
@@ -26,35 +27,50 @@ def fresh_broker(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def api_database_url(make_database: Callable[[], str]) -> str:
+    """The database of the `api_url` API, and so of the registry every test uses."""
+    return make_database()
+
+
+@pytest.fixture(scope="session")
 def api_url(
-    make_database: Callable[[], str], broker: str, tmp_path_factory: pytest.TempPathFactory
+    api_database_url: str, broker: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """`switchboard api` over its own database: the built-in Schema Registry every test uses."""
-    port = free_port()
     env = {
-        "DATABASE_URL": make_database(),
+        "DATABASE_URL": api_database_url,
         "KAFKA_BOOTSTRAP_SERVERS": broker,
-        "SWITCHBOARD_API_PORT": str(port),
         "SWITCHBOARD_HOME": str(tmp_path_factory.mktemp("api-home")),
     }
-    api = Process("api", env, tmp_path_factory.mktemp("api") / "api.log").start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: http_answers(f"{url}/health"), timeout=30, what="the API")
-    except AssertionError:
-        api.stop()
-        raise AssertionError(api.log_tail()) from None
+    api, url = launch_api(env, tmp_path_factory.mktemp("api") / "api.log")
     yield url
     api.stop()
 
 
 @pytest.fixture(scope="session")
-def registry_url(api_url: str) -> str:
+def registry_auth(api_url: str, api_database_url: str) -> Iterator[str]:
+    """`basic.auth.user.info` with an admin token of the registry's API: what its writes need.
+
+    The session is configured with it like an operator's shell, so every registry client the
+    project builds (`schemas.registry.client.registry_client`), here or in a command the tests
+    run, carries it.
+    """
+    token = asyncio.run(create_token(api_database_url, [], "tests", admin=True))
+    user_info = f"tests:{token}"
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", user_info)
+        yield user_info
+
+
+@pytest.fixture(scope="session")
+def registry_url(api_url: str, registry_auth: str) -> str:
     return f"{api_url}/schema-registry"
 
 
 @pytest.fixture
-def start_worker(registry_url: str, tmp_path: Path) -> Iterator[Callable[[str, str], Process]]:
+def start_worker(
+    registry_url: str, registry_auth: str, tmp_path: Path
+) -> Iterator[Callable[[str, str], Process]]:
     """Starts `switchboard worker` processes; all are stopped at the end of the test."""
     started: list[Process] = []
     app_id = f"switchboard-test-{uuid.uuid4().hex[:8]}"
@@ -64,6 +80,7 @@ def start_worker(registry_url: str, tmp_path: Path) -> Iterator[Callable[[str, s
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "DATABASE_URL": database_url,
             "SCHEMA_REGISTRY_URL": registry_url,
+            "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO": registry_auth,
             "SWITCHBOARD_APP_ID": app_id,
             "SWITCHBOARD_WORKER_WEB_PORT": "0",
             "SWITCHBOARD_HOME": str(tmp_path / "home"),

@@ -122,7 +122,9 @@ async def test_unknown_api_routes_need_a_token_before_they_are_404(api: Api) -> 
 async def test_operational_routes_need_no_token(api: Api, path: str) -> None:
     response = await api.client.get(path)
 
-    assert response.status == 200
+    # /health may well say 503 here (no worker runs): what matters is that it answers.
+    assert response.status in (200, 503)
+    assert response.status != 401
 
 
 async def test_the_schema_registry_prefix_needs_no_token(api: Api) -> None:

@@ -159,15 +159,17 @@ async def test_an_unknown_call_is_404_in_json(world: World) -> None:
     assert "no-such-call" in body["error"]["message"]
 
 
-async def test_another_enterprises_call_is_403(world: World) -> None:
-    body = await _json(world.client, "/api/calls/e2.1", world.e1, 403)
+async def test_another_enterprises_call_answers_exactly_as_a_missing_one(world: World) -> None:
+    foreign = await _json(world.client, "/api/calls/e2.1", world.e1, 404)
+    missing = await _json(world.client, "/api/calls/e2.9", world.e1, 404)
 
-    assert body["error"]["code"] == "forbidden"
+    assert foreign == {"error": {"code": "not_found", "message": "no call 'e2.1'"}}
+    assert missing["error"]["message"].replace("e2.9", "e2.1") == foreign["error"]["message"]
 
 
 async def test_a_token_with_two_enterprises_sees_both(world: World) -> None:
     await _json(world.client, "/api/calls/e2.1", world.e1_e2)
-    await _json(world.client, "/api/calls/e3.1", world.e1_e2, 403)
+    await _json(world.client, "/api/calls/e3.1", world.e1_e2, 404)
 
     page = await _json(world.client, "/api/calls?limit=1000", world.e1_e2)
 

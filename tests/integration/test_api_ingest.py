@@ -12,16 +12,21 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from confluent_kafka import Consumer
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from api.auth import create_token
-from api.routes.ingest import MAX_ITEMS
+from api.routes.ingest import MAX_ITEM_BYTES, MAX_ITEMS
+from api.server import MAX_BODY_BYTES
 from schemas.codec import TopicCodec
 from schemas.topics import INGEST_INTERACTIONS
 from switchboard.broker import consumer_config
-from switchboard.settings import Settings
-from tests.integration.api_helpers import Client, bearer, closed_port, serve_settings
-from tests.integration.stack import wait_until
+from tests.integration.api_helpers import (
+    Client,
+    bearer,
+    closed_port,
+    serve_settings,
+    settings_for,
+)
+from tests.integration.stack import registry, wait_until
 
 pytestmark = pytest.mark.integration
 PATH = "/api/ingest/interactions"
@@ -42,12 +47,7 @@ async def world(
 ) -> AsyncIterator[World]:
     url = make_database()
     e1 = bearer(await create_token(url, ["e1"], "e1 only"))
-    settings = Settings(
-        database_url=url,
-        kafka_bootstrap_servers=broker,
-        schema_registry_url=registry_url,
-        api_port=0,
-    )
+    settings = settings_for(url, broker, schema_registry_url=registry_url)
     async with serve_settings(settings) as client:
         yield World(client, e1, url, broker, registry_url)
 
@@ -83,7 +83,7 @@ async def published(world: World, keys: set[str]) -> dict[str, dict[str, Any]]:
         wait_until(all_found, timeout=60, what=f"{keys} on {INGEST_INTERACTIONS.name}")
     finally:
         consumer.close()
-    codec = TopicCodec(INGEST_INTERACTIONS, AsyncSchemaRegistryClient({"url": world.registry_url}))
+    codec = TopicCodec(INGEST_INTERACTIONS, registry(world.registry_url))
     await codec.fetch_writers(found.values())
     return {key: codec.decode(value) for key, value in found.items()}
 
@@ -170,6 +170,8 @@ GOOD = {"external_id": "x-1", "enterprise_id": "e1", "channel": "voice"}
         ({**GOOD, "channel": 5}, 0, "channel", "expected a string"),
         ([GOOD, "x"], 1, "", "item 1: expected an object"),
         ([GOOD, GOOD], 1, "external_id", "also item 0"),
+        ([GOOD, {**GOOD, "external_id": "x-2", "queue_id": "q\x00"}], 1, "queue_id", "NUL"),
+        ({**GOOD, "attributes": {"crm": "4\x002"}}, 0, "attributes", "NUL"),
     ],
 )
 async def test_an_invalid_item_is_400_naming_its_index_and_field(
@@ -197,15 +199,34 @@ async def test_another_enterprise_is_403_and_no_token_401(world: World) -> None:
     await post(world, GOOD, 401, headers={})
 
 
+async def test_an_item_the_broker_would_refuse_is_413_before_any_broker_is_asked(
+    database_url: str, registry_url: str
+) -> None:
+    token = bearer(await create_token(database_url, ["e1"], "too large"))
+    settings = settings_for(
+        database_url,
+        f"127.0.0.1:{closed_port()}",  # a 503 if it were asked
+        schema_registry_url=registry_url,
+    )
+    large = {**GOOD, "external_id": "x-2", "attributes": {"text": "x" * (MAX_ITEM_BYTES + 1)}}
+    async with serve_settings(settings) as client:
+        item = await client.post(PATH, json=[GOOD, large], headers=token)
+        item_answer = await item.json()
+        body = await client.post(PATH, data=b"[" + b" " * MAX_BODY_BYTES + b"]", headers=token)
+        body_answer = await body.json()
+
+    assert item.status == 413, item_answer
+    assert item_answer["error"]["code"] == "payload_too_large"
+    assert (item_answer["error"]["index"], item_answer["error"]["limit"]) == (1, MAX_ITEM_BYTES)
+    assert f"{MAX_ITEM_BYTES:,}" in item_answer["error"]["message"]
+    assert body.status == 413, body_answer
+    assert body_answer["error"]["code"] == "payload_too_large"
+
+
 async def test_an_unreachable_broker_is_503(database_url: str, registry_url: str) -> None:
     token = bearer(await create_token(database_url, ["e1"], "broker down"))
     for kafka in (f"127.0.0.1:{closed_port()}", None):
-        settings = Settings(
-            database_url=database_url,
-            kafka_bootstrap_servers=kafka,
-            schema_registry_url=registry_url,
-            api_port=0,
-        )
+        settings = settings_for(database_url, kafka, schema_registry_url=registry_url)
         async with serve_settings(settings) as client:
             response = await client.post(PATH, json=GOOD, headers=token)
             answer = await response.json()

@@ -44,8 +44,8 @@ async def world(make_database: Callable[[], str]) -> AsyncIterator[World]:
         await write_deal_events(conn, STUCK, sla=SlaPolicy(), now=T0 + timedelta(days=1))
     finally:
         await conn.close()
-    # A token of any enterprise reads deals: they belong to none.
-    token = bearer(await create_token(url, ["e1"], "deals"))
+    # Their events name no tenant: the deals are the default enterprise's (contract 4).
+    token = bearer(await create_token(url, ["default"], "deals"))
     async with serve_settings(settings_for(url)) as client:
         yield World(client, token, [e.event_id for e in canonical_events(closed)])
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from sinks.calls import write_call_events
 from streams.calls import CallEvent
+from streams.ingest import Refusals
 from tests.integration.stack import run
 from tests.unit.test_call_fold import RING_GROUP_ANSWERED
 
@@ -94,3 +95,20 @@ def test_writing_a_batch_twice_changes_nothing(
     once = run(loop, rows_after(conn, [RING_GROUP_ANSWERED]))
     twice = run(loop, rows_after(conn, [RING_GROUP_ANSWERED, RING_GROUP_ANSWERED]))
     assert once == twice
+
+
+def test_another_tenants_events_never_move_or_change_a_call(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    start, dial, bridge, hangup = RING_GROUP_ANSWERED
+    stranger = replace(
+        hangup, event_key="asterisk:x1", event_id="x1", enterprise_id="9001", call_status="busy"
+    )
+    before = run(loop, rows_after(conn, [[start, dial, bridge, hangup]]))
+
+    result = run(loop, write_call_events(conn, [stranger]))
+
+    assert isinstance(result, Refusals) and result.stage == "tenant"
+    assert list(result.reasons) == [0]
+    after = {name: [tuple(r) for r in run(loop, conn.fetch(sql))] for name, sql in SNAPSHOT.items()}
+    assert after == before

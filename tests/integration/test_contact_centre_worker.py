@@ -12,6 +12,7 @@ from streams.kpis import bucket_start
 from tests.integration.conftest import Pipeline
 from tests.integration.stack import publish, wait_until
 from tests.integration.test_worker import consume_errors
+from tests.integration.traffic import agent_event, queue_event
 
 pytestmark = pytest.mark.integration
 
@@ -21,28 +22,11 @@ LONG_AGO = datetime.now(UTC) - timedelta(days=40)
 
 
 def queue(seq: int, call: str, kind: str, second: float, **extra: Any) -> dict[str, Any]:
-    return {
-        "event_id": f"q{seq}",
-        "source_system": "asterisk",
-        "occurred_at": T0 + timedelta(seconds=second),
-        "enterprise_id": "0367",
-        "call_id": call,
-        "queue_id": "support",
-        "event_type": kind,
-        **extra,
-    }
+    return queue_event(f"q{seq}", call, kind, T0 + timedelta(seconds=second), **extra)
 
 
 def agent(seq: int, kind: str, second: float, **extra: Any) -> dict[str, Any]:
-    return {
-        "event_id": f"a{seq}",
-        "source_system": "softphone",
-        "occurred_at": T0 + timedelta(seconds=second),
-        "enterprise_id": "0367",
-        "agent_id": "151",
-        "event_type": kind,
-        **extra,
-    }
+    return agent_event(f"a{seq}", "151", kind, T0 + timedelta(seconds=second), **extra)
 
 
 async def test_queue_and_agent_events_become_facts_and_late_ones_errors(

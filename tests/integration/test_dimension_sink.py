@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -113,7 +114,7 @@ def queue_event(n: int, event_type: str, minute: float, **fields: Any) -> QueueE
         occurred_at=T0 + timedelta(days=10, minutes=minute),
         enterprise_id="0367",
         call_id=f"call-{n // 10}",
-        queue_id="support",
+        queue_id=fields.pop("queue_id", "support"),
         event_type=event_type,
         **fields,
     )
@@ -161,3 +162,53 @@ def test_a_queues_new_sla_threshold_re_folds_its_sessions_from_then_on(
     assert before == [("call-1", 20.0, False), ("call-2", 20.0, False)]
     assert after == [("call-1", 20.0, False), ("call-2", 30.0, True)]
     assert buckets == [(1,)]
+
+
+def test_a_threshold_changed_while_new_sessions_are_written_judges_them_too(
+    conn: asyncpg.Connection,
+    loop: asyncio.AbstractEventLoop,
+    make_database: Callable[[], str],
+) -> None:
+    """Two workers at once: one writes a call's queue events, the other a new version of the
+    queue's threshold. Neither sees the other's uncommitted rows, so whichever commits last
+    must wait for the first, or the call keeps the old threshold for good."""
+    url = make_database()
+
+    async def scenario() -> list[tuple[Any, ...]]:
+        sessions, versions = await asyncpg.connect(url), await asyncpg.connect(url)
+        try:
+            # Another queue's call first: the month's partitions exist, as they do in production,
+            # so creating them locks nothing that would serialize the two writers anyway.
+            await write_queue_events(sessions, [queue_event(0, "enqueue", 0, queue_id="sales")])
+            writing = sessions.transaction()
+            await writing.start()
+            await write_queue_events(
+                sessions,
+                [
+                    queue_event(10, "enqueue", 0),
+                    queue_event(11, "connect", 0.5, wait_sec=25.0, agent_id="SIP/150"),
+                ],
+            )
+            # From day 5, well before the call, the routing system gives the queue 30 s.
+            changed = dimension(
+                7,
+                5,
+                "routing",
+                "Support",
+                kind="queue",
+                id="support",
+                attributes={"sla_threshold_sec": "30"},
+            )
+            versioning = asyncio.create_task(
+                write_dimension_events(versions, [changed], masters=MASTERS)
+            )
+            await asyncio.sleep(0.5)
+            assert not versioning.done(), "the new version did not wait for the sessions"
+            await writing.commit()
+            await asyncio.wait_for(versioning, 10)
+            return [tuple(r) for r in await sessions.fetch(SESSION) if r[0] == "call-1"]
+        finally:
+            await sessions.close()
+            await versions.close()
+
+    assert run(loop, scenario()) == [("call-1", 30.0, True)]

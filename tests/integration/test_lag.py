@@ -55,11 +55,16 @@ async def test_a_drained_topic_has_no_lag(pipeline: Pipeline) -> None:
 
     settings = settings_for(pipeline.database_url, kafka=pipeline.bootstrap)
     settings.app_id = group
-    token = await create_token(pipeline.database_url, ["0367"], "lag test")
+    # Ops data spans every tenant: only an admin token reads it.
+    admin = await create_token(pipeline.database_url, ["0367"], "lag test", admin=True)
+    tenant = await create_token(pipeline.database_url, ["0367"], "a tenant")
     async with serve_settings(settings) as client:
-        response = await client.get("/api/lag", headers=bearer(token))
+        response = await client.get("/api/lag", headers=bearer(admin))
         body = await response.json()
         assert response.status == 200, body
         assert body["totalLag"] == 0
         assert body["newestProcessedEventAgeSec"]["telephony.calls"] >= 0
         assert (await client.get("/api/lag")).status == 401
+        refused = await client.get("/api/lag", headers=bearer(tenant))
+        assert refused.status == 403
+        assert (await refused.json())["error"]["code"] == "forbidden"

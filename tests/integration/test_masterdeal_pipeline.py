@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
 from schemas.topics import MASTERDEAL_TOPICS, topic
 from switchboard.broker import consumer_config
 from tests.integration.conftest import Pipeline
 from tests.integration.stack import publish, wait_until
+from tests.integration.stack import registry as stack_registry
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +95,7 @@ def _finished(events: dict[str, list[dict[str, Any]]]) -> bool:
 
 async def consume_canonical(pipeline: Pipeline, *, until: Any) -> dict[str, list[dict[str, Any]]]:
     """What a subscriber deduplicating by event_id sees, by deal."""
-    registry = AsyncSchemaRegistryClient({"url": pipeline.registry_url})
+    registry = stack_registry(pipeline.registry_url)
     codecs = {t.name: TopicCodec(t, registry) for t in MASTERDEAL_TOPICS}
     consumer = Consumer(consumer_config(pipeline.bootstrap, "test-subscriber"))
     consumer.subscribe([t.name for t in MASTERDEAL_TOPICS])

@@ -6,9 +6,6 @@ The registry is `switchboard api`'s (the `registry_url` fixture), backed by Post
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,11 +13,11 @@ from typing import Any
 import orjson
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
 from schemas.topics import TELEPHONY_CALLS, Topic
 from switchboard.broker import consumer_config
+from tests.integration.stack import produce, registry
 
 pytestmark = pytest.mark.integration
 
@@ -36,26 +33,6 @@ def call_event(call_id: str, event_type: str, **fields: Any) -> dict[str, Any]:
         "call_type": "incoming",
         **fields,
     }
-
-
-def produce(
-    args: list[str], broker: str, registry_url: str, home: Path, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": broker,
-        "SCHEMA_REGISTRY_URL": registry_url,
-        "SWITCHBOARD_HOME": str(home),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "switchboard", "produce", *args],
-        input=stdin.decode() if stdin is not None else None,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def consume(
@@ -76,7 +53,7 @@ async def consume(
                 raw.append((key, message.value()))
     finally:
         await asyncio.to_thread(consumer.close)
-    codec = TopicCodec(topic, AsyncSchemaRegistryClient({"url": registry_url}))
+    codec = TopicCodec(topic, registry(registry_url))
     await codec.fetch_writers(value for _, value in raw)
     return [(key, codec.decode(value)) for key, value in raw]
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
 from schemas.topics import DOMAIN_TOPICS, TELEPHONY_CALLS, TELEPHONY_QUEUE, Topic, topic
 from switchboard.broker import consumer_config
 from switchboard.simulation.contact_centre import CentreConfig, ContactCentre
 from switchboard.simulation.runner import SimulationOptions, build_timeline
+from tests.integration.stack import registry as stack_registry
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ async def consume_enterprise(
 ) -> list[tuple[str, dict[str, Any]]]:
     """(topic, decoded value) of one tenant's events: by default its calls, and its deals on the
     six domain topics (their deal_ids carry the tenant)."""
-    registry = AsyncSchemaRegistryClient({"url": registry_url})
+    registry = stack_registry(registry_url)
     codecs = {t.name: TopicCodec(t, registry) for t in topics}
     consumer = Consumer(consumer_config(broker, f"test-simulate-{uuid.uuid4().hex[:8]}"))
     consumer.subscribe([t.name for t in topics])
@@ -117,6 +117,8 @@ async def test_simulate_publishes_the_whole_seeded_stream(
         enterprises=(enterprise,),
         deal_rate=2,
         scenarios=("calls", "deals"),
+        # As fast as possible: the run is placed so that it ends now, calls in flight included.
+        speed=0,
     )
     timeline, _ = build_timeline(options, datetime.now(UTC))
     expected = Counter(shape(e.topic, e.record) for e in timeline)
@@ -141,6 +143,8 @@ async def test_simulate_publishes_the_whole_seeded_stream(
     # Its deals went out whole, creation included, their days of history compressed to seconds.
     deals = {r["deal_id"] for n, r in published if r["event_type"] == "crm.deal.created"}
     assert deals and deals == {r["deal_id"] for n, r in published if "deal_id" in r}
+    # Nothing is dated ahead of the wall clock: the worker would refuse it.
+    assert max(r["occurred_at"] for _, r in published) <= datetime.now(UTC)
 
 
 async def test_simulate_a_contact_centre_day_as_fast_as_possible(

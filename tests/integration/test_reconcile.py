@@ -17,7 +17,6 @@ import asyncpg
 import orjson
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
 from schemas.topics import MASTERDEAL_TOPICS
@@ -25,6 +24,7 @@ from sinks.masterdeal import write_deal_events
 from sinks.reconcile import DealDesync, ReconcileReport, reconcile
 from streams.masterdeal import DealEvent, SlaPolicy, master_deal_id_for
 from switchboard.broker import consumer_config
+from tests.integration.stack import registry as stack_registry
 from tests.integration.stack import run
 from tests.integration.test_masterdeal_sink import snapshot
 from tests.unit.test_masterdeal import DEAL_ID, T0, event
@@ -245,7 +245,7 @@ def reconcile_cli(env: dict[str, str], *flags: str) -> subprocess.CompletedProce
 
 async def _consume(bootstrap: str, registry_url: str) -> list[tuple[str, dict[str, Any]]]:
     """Every masterdeal.* record on the broker, with its key, within a few seconds."""
-    registry = AsyncSchemaRegistryClient({"url": registry_url})
+    registry = stack_registry(registry_url)
     codecs = {t.name: TopicCodec(t, registry) for t in MASTERDEAL_TOPICS}
     consumer = Consumer(consumer_config(bootstrap, "test-reconcile"))
     consumer.subscribe(list(codecs))

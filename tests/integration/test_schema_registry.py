@@ -1,5 +1,9 @@
 """The built-in Schema Registry, served over real HTTP from a real PostgreSQL database, as
-confluent-kafka's own clients, serializers and our TopicCodec use it."""
+confluent-kafka's own clients, serializers and our TopicCodec use it.
+
+Writes need an admin token: every client here carries one by basic auth, as
+`basic.auth.user.info` sends it, and raw requests by bearer (test_registry_auth.py covers the
+refusals)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -27,10 +30,13 @@ from confluent_kafka.schema_registry import (
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from api.keys import POOL
+from api.auth import TOKEN_CACHE, TokenCache, hash_token
+from api.keys import POOL, SETTINGS
 from api.routes import schema_registry
 from schemas.codec import TopicCodec, schema_id_of
 from schemas.topics import TELEPHONY_CALLS
+from switchboard.settings import Settings
+from tests.integration.traffic import CALL_EVENT
 
 pytestmark = pytest.mark.integration
 
@@ -42,24 +48,11 @@ CALL_V1: dict[str, Any] = {
     **TELEPHONY_CALLS.schema,
     "fields": [f for f in TELEPHONY_CALLS.schema["fields"] if f["name"] not in CALL_V1_OMITS],
 }
-CALL = {
-    "event_id": "evt-1",
-    "source_system": "asterisk-prod",
-    "occurred_at": datetime(2026, 5, 4, 10, 30, 15, 123000, tzinfo=UTC),
-    "enterprise_id": "ent-7",
-    "call_id": "1749034247.6528",
-    "event_type": "hangup",
-    "call_type": "incoming",
-    "phone_number": "+79001234567",
-    "trunk": "sip-trunk-1",
-    "extension": "101",
-    "extensions": ["101", "102"],
-    "call_status": "answered",
-    "data_source": "live",
-    "asterisk_host": "pbx-1",
-    "raw": None,
-}
-CALL_V1_RECORD = {k: v for k, v in CALL.items() if k not in CALL_V1_OMITS}
+CALL_V1_RECORD = {k: v for k, v in CALL_EVENT.items() if k not in CALL_V1_OMITS}
+
+# A real admin token row in each test database (see `serving`); only test databases hold it.
+ADMIN_TOKEN = "sbt_registry-test-admin"
+ADMIN_USER_INFO = f"test:{ADMIN_TOKEN}"
 
 USER_V1 = '{"type": "record", "name": "User", "fields": [{"name": "id", "type": "string"}]}'
 USER_V2_OPTIONAL = (
@@ -82,8 +75,15 @@ USER_V1_REFORMATTED = (
 async def serving(database_url: str) -> AsyncIterator[str]:
     """An app with only the registry mounted, on a free loopback port; yields its base URL."""
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    await pool.execute(
+        "INSERT INTO api_tokens (token_hash, name, enterprises, is_admin)"
+        " VALUES ($1, 'registry tests', '{}', true) ON CONFLICT DO NOTHING",
+        hash_token(ADMIN_TOKEN),
+    )
     app = web.Application()
     app[POOL] = pool
+    app[SETTINGS] = Settings(database_url=database_url)
+    app[TOKEN_CACHE] = TokenCache()
     schema_registry.setup(app)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -109,8 +109,13 @@ async def url(registry_database: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def client(url: str) -> AsyncIterator[AsyncSchemaRegistryClient]:
-    async with AsyncSchemaRegistryClient({"url": url}) as registry:
+    async with AsyncSchemaRegistryClient(conf(url)) as registry:
         yield registry
+
+
+def conf(url: str) -> dict[str, str]:
+    """confluent-kafka's client configuration, with the admin credential."""
+    return {"url": url, "basic.auth.user.info": ADMIN_USER_INFO}
 
 
 @dataclass(frozen=True)
@@ -127,11 +132,13 @@ async def call(
     body: object = None,
     data: bytes | None = None,
     content_type: str = CONTENT_TYPE,
+    token: str = ADMIN_TOKEN,
 ) -> Reply:
     """One raw HTTP request, for what the confluent clients cannot show (statuses, headers)."""
     if body is not None:
         data = orjson.dumps(body)
     headers = {"Content-Type": content_type} if data is not None else {}
+    headers["Authorization"] = f"Bearer {token}"
     async with (
         aiohttp.ClientSession() as session,
         session.request(method, url, data=data, headers=headers) as response,
@@ -152,12 +159,12 @@ class TestConfluentSerde:
     async def test_avro_serializer_and_deserializer_round_trip_a_call(self, url: str) -> None:
         # The sync client blocks, so it runs in a thread, off the loop serving the registry.
         def round_trip() -> tuple[bytes, Any, RegisteredSchema]:
-            with SchemaRegistryClient({"url": url}) as producer_side:
+            with SchemaRegistryClient(conf(url)) as producer_side:
                 value = AvroSerializer(producer_side, TELEPHONY_CALLS.schema_str)(
-                    CALL, calls_context()
+                    CALL_EVENT, calls_context()
                 )
             # A separate client, so the writer schema really comes over HTTP.
-            with SchemaRegistryClient({"url": url}) as consumer_side:
+            with SchemaRegistryClient(conf(url)) as consumer_side:
                 decoded = AvroDeserializer(consumer_side)(value, calls_context())
                 latest = consumer_side.get_latest_version(SUBJECT)
             assert isinstance(value, bytes)
@@ -167,14 +174,14 @@ class TestConfluentSerde:
 
         assert schema_id_of(value) == latest.schema_id
         assert latest.version == 1
-        assert decoded == CALL
+        assert decoded == CALL_EVENT
 
     async def test_async_client_registers_and_gets_by_id(
         self, client: AsyncSchemaRegistryClient, url: str
     ) -> None:
         schema_id = await client.register_schema(SUBJECT, avro(TELEPHONY_CALLS.schema_str))
 
-        async with AsyncSchemaRegistryClient({"url": url}) as fresh:
+        async with AsyncSchemaRegistryClient(conf(url)) as fresh:
             fetched = await fresh.get_schema(schema_id)
             latest = await fresh.get_latest_version(SUBJECT)
             looked_up = await fresh.lookup_schema(SUBJECT, avro(TELEPHONY_CALLS.schema_str))
@@ -190,7 +197,7 @@ class TestEvolution:
         self, client: AsyncSchemaRegistryClient, url: str
     ) -> None:
         def write_with_v1() -> bytes:
-            with SchemaRegistryClient({"url": url}) as registry:
+            with SchemaRegistryClient(conf(url)) as registry:
                 value = AvroSerializer(registry, orjson.dumps(CALL_V1).decode())(
                     CALL_V1_RECORD, calls_context()
                 )
@@ -205,18 +212,18 @@ class TestEvolution:
         assert schema_id_of(old_value) != current_id
         assert await client.get_versions(SUBJECT) == [1, 2]
         assert codec.decode(old_value) == {**CALL_V1_RECORD, "asterisk_host": None, "raw": None}
-        assert codec.decode(codec.encode(CALL)) == CALL
+        assert codec.decode(codec.encode(CALL_EVENT)) == CALL_EVENT
 
     async def test_confluent_deserializer_upgrades_old_values_to_the_latest_version(
         self, client: AsyncSchemaRegistryClient, url: str
     ) -> None:
         def write_v1_then_read_as_latest() -> Any:
-            with SchemaRegistryClient({"url": url}) as registry:
+            with SchemaRegistryClient(conf(url)) as registry:
                 old_value = AvroSerializer(registry, orjson.dumps(CALL_V1).decode())(
                     CALL_V1_RECORD, calls_context()
                 )
                 registry.register_schema(SUBJECT, avro(TELEPHONY_CALLS.schema_str))
-            with SchemaRegistryClient({"url": url}) as registry:
+            with SchemaRegistryClient(conf(url)) as registry:
                 reader = AvroDeserializer(registry, conf={"use.latest.version": True})
                 return reader(old_value, calls_context())
 
@@ -324,7 +331,7 @@ class TestIdentity:
     ) -> None:
         first = await client.register_schema("users-value", avro(USER_V1))
         # A fresh client: its cache would otherwise answer without asking the registry.
-        async with AsyncSchemaRegistryClient({"url": url}) as fresh:
+        async with AsyncSchemaRegistryClient(conf(url)) as fresh:
             again = await fresh.register_schema("users-value", avro(USER_V1_REFORMATTED))
 
         assert again == first
@@ -372,7 +379,7 @@ class TestIdentity:
     ) -> None:
         async with (
             serving(registry_database) as first,
-            AsyncSchemaRegistryClient({"url": first}) as registry,
+            AsyncSchemaRegistryClient(conf(first)) as registry,
         ):
             users = await registry.register_schema("users-value", avro(USER_V1))
             users_v2 = await registry.register_schema("users-value", avro(USER_V2_OPTIONAL))
@@ -380,7 +387,7 @@ class TestIdentity:
 
         async with (
             serving(registry_database) as second,
-            AsyncSchemaRegistryClient({"url": second}) as registry,
+            AsyncSchemaRegistryClient(conf(second)) as registry,
         ):
             assert (await registry.get_schema(users)).schema_str == USER_V1
             assert await registry.register_schema("users-value", avro(USER_V1)) == users
@@ -432,7 +439,7 @@ class TestDeletes:
         first = await client.register_schema("users-value", avro(USER_V1))
         await client.delete_subject("users-value")
 
-        async with AsyncSchemaRegistryClient({"url": url}) as fresh:
+        async with AsyncSchemaRegistryClient(conf(url)) as fresh:
             again = await fresh.register_schema("users-value", avro(USER_V1))
 
         assert again == first

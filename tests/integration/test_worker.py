@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import TopicCodec
 from schemas.topics import ERROR_EVENTS, TELEPHONY_CALLS, TELEPHONY_QUEUE
 from switchboard.broker import consumer_config
 from tests.integration.conftest import Pipeline
-from tests.integration.stack import publish, publish_raw, wait_until
+from tests.integration.stack import publish, publish_raw, registry, wait_until
 from tests.integration.traffic import T0, call_events, shuffled_with_duplicates
 
 pytestmark = pytest.mark.integration
@@ -58,7 +57,7 @@ async def test_a_download_of_a_live_call_changes_nothing(pipeline: Pipeline) -> 
 
 async def test_bad_messages_go_to_error_events_and_the_stream_goes_on(pipeline: Pipeline) -> None:
     invalid = {**call_events("bad-1")[0], "enterprise_id": ""}
-    codec = TopicCodec(TELEPHONY_CALLS, AsyncSchemaRegistryClient({"url": pipeline.registry_url}))
+    codec = TopicCodec(TELEPHONY_CALLS, registry(pipeline.registry_url))
     await codec.register()
     bad = [
         ("k1", b"not avro at all"),
@@ -87,7 +86,7 @@ async def test_bad_messages_go_to_error_events_and_the_stream_goes_on(pipeline: 
 
 
 async def consume_errors(pipeline: Pipeline, *, expected: int) -> list[Any]:
-    codec = TopicCodec(ERROR_EVENTS, AsyncSchemaRegistryClient({"url": pipeline.registry_url}))
+    codec = TopicCodec(ERROR_EVENTS, registry(pipeline.registry_url))
     consumer = Consumer(consumer_config(pipeline.bootstrap, "test-errors"))
     consumer.subscribe([ERROR_EVENTS.name])
     values: list[bytes] = []

@@ -1,4 +1,5 @@
-"""Hand-made telephony.calls traffic for end-to-end tests: N calls, four events each."""
+"""Hand-made telephony traffic for end-to-end tests: N calls of four events each, and single
+calls, queue and agent records."""
 
 from __future__ import annotations
 
@@ -7,6 +8,49 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+# One telephony.calls record with every field set, as a producer would send it.
+CALL_EVENT: dict[str, Any] = {
+    "event_id": "evt-1",
+    "source_system": "asterisk-prod",
+    "occurred_at": datetime(2026, 5, 4, 10, 30, 15, 123000, tzinfo=UTC),
+    "enterprise_id": "ent-7",
+    "call_id": "1749034247.6528",
+    "event_type": "hangup",
+    "call_type": "incoming",
+    "phone_number": "+79001234567",
+    "trunk": "sip-trunk-1",
+    "extension": "101",
+    "extensions": ["101", "102"],
+    "call_status": "answered",
+    "data_source": "live",
+    "asterisk_host": "pbx-1",
+    "raw": None,
+}
+
+
+def queue_event(
+    event_id: str, call_id: str, kind: str, at: datetime, **extra: Any
+) -> dict[str, Any]:
+    """A telephony.queue record of enterprise 0367's `support` queue."""
+    fields = {"call_id": call_id, "queue_id": "support", "event_type": kind}
+    return {**_envelope(event_id, "asterisk", at), **fields, **extra}
+
+
+def agent_event(
+    event_id: str, agent_id: str, kind: str, at: datetime, **extra: Any
+) -> dict[str, Any]:
+    """A telephony.agents record of enterprise 0367."""
+    fields = {"agent_id": agent_id, "event_type": kind}
+    return {**_envelope(event_id, "softphone", at), **fields, **extra}
+
+
+def _envelope(event_id: str, source_system: str, at: datetime) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "source_system": source_system,
+        "occurred_at": at,
+        "enterprise_id": "0367",
+    }
 
 
 def call_events(

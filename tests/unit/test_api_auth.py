@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.auth import (
     TOKEN_PREFIX,
-    Scope,
+    Principal,
     TokenCache,
+    basic_auth_token,
     bearer_token,
     hash_token,
     new_token,
+    presented_token,
     requires_token,
 )
 
@@ -26,11 +31,11 @@ class FakeClock:
 
 
 class CountingLoader:
-    def __init__(self, scopes: dict[str, Scope]) -> None:
+    def __init__(self, scopes: dict[str, Principal]) -> None:
         self.scopes = scopes
         self.calls: list[str] = []
 
-    async def __call__(self, token_hash: str) -> Scope | None:
+    async def __call__(self, token_hash: str) -> Principal | None:
         self.calls.append(token_hash)
         return self.scopes.get(token_hash)
 
@@ -55,10 +60,63 @@ def test_new_tokens_are_prefixed_random_and_hashed_with_sha256() -> None:
         ("Bearer ", None),
         ("Basic dXNlcjpwYXNz", None),
         ("Bearer " + "x" * 257, None),
+        ("Bearer sbt_ab\u00e9", None),
+        ("Bearer sbt_\udcff", None),  # how aiohttp hands over a byte that is not UTF-8
+        ("Bearer sbt_a\x00b", None),
+        ("Bearer sbt_a b", None),
     ],
 )
 def test_bearer_token(header: str | None, token: str | None) -> None:
     assert bearer_token(header) == token
+
+
+def _basic(credentials: bytes) -> str:
+    return "Basic " + base64.b64encode(credentials).decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        (_basic(b"user:sbt_abc"), "sbt_abc"),
+        (_basic(b"any:sbt_abc"), "sbt_abc"),
+        (_basic(b":sbt_abc"), "sbt_abc"),
+        ("basic " + base64.b64encode(b"u:sbt_abc").decode(), "sbt_abc"),
+        (_basic(b"user:pa:ss"), None),  # a colon is no token character
+        (_basic(b"sbt_abc"), None),  # no colon: no password
+        (_basic(b"user:"), None),
+        (_basic(b"user:\xff\xfe"), None),  # not UTF-8
+        (_basic("user:sbt_\u00e9".encode()), None),
+        ("Basic not base64!", None),
+        ("Basic dXNlcjpzYnRfYWJj\u00e9", None),  # non-ASCII inside the base64
+        ("Basic " + "A" * 5000, None),
+        ("Bearer sbt_abc", None),
+    ],
+)
+def test_basic_auth_token(header: str, token: str | None) -> None:
+    assert basic_auth_token(header) == token
+
+
+def test_a_token_is_presented_by_either_scheme() -> None:
+    assert presented_token("Bearer sbt_abc") == "sbt_abc"
+    assert presented_token(_basic(b"registry:sbt_abc")) == "sbt_abc"
+    assert presented_token("Digest sbt_abc") is None
+
+
+# Surrogates too: aiohttp hands undecodable header bytes over as lone surrogates.
+@given(st.text(st.characters(exclude_categories=())))
+def test_no_header_text_breaks_the_parser_and_what_it_returns_can_be_hashed(
+    header: str,
+) -> None:
+    token = presented_token(header)
+    if token is not None:
+        assert hash_token(token)
+
+
+@given(st.binary(max_size=300))
+def test_no_basic_credentials_break_the_parser(credentials: bytes) -> None:
+    token = basic_auth_token(_basic(credentials))
+    if token is not None:
+        assert hash_token(token)
 
 
 @pytest.mark.parametrize(
@@ -81,15 +139,15 @@ def test_which_paths_require_a_token(path: str, protected: bool) -> None:
 async def test_the_cache_answers_repeated_lookups_until_they_expire() -> None:
     clock = FakeClock()
     cache = TokenCache(ttl_sec=5, clock=clock)
-    load = CountingLoader({"h1": frozenset({"e1"})})
+    load = CountingLoader({"h1": Principal(frozenset({"e1"}))})
 
-    assert await cache.resolve("h1", load) == frozenset({"e1"})
+    assert await cache.resolve("h1", load) == Principal(frozenset({"e1"}))
     clock.now = 4.9
-    assert await cache.resolve("h1", load) == frozenset({"e1"})
+    assert await cache.resolve("h1", load) == Principal(frozenset({"e1"}))
     assert load.calls == ["h1"]
 
     clock.now = 5.1
-    assert await cache.resolve("h1", load) == frozenset({"e1"})
+    assert await cache.resolve("h1", load) == Principal(frozenset({"e1"}))
     assert load.calls == ["h1", "h1"]
 
 

@@ -8,8 +8,8 @@ import pytest
 from multidict import MultiDict
 
 from api.errors import ApiError
+from api.paging import DEFAULT_LIMIT
 from api.routes.calls import (
-    DEFAULT_LIMIT,
     CallListQuery,
     Cursor,
     list_calls_sql,

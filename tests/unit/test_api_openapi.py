@@ -69,9 +69,30 @@ def test_open_routes_opt_out_of_the_bearer_token_and_api_routes_do_not() -> None
     document = build_openapi(_app())
 
     for path, operations in document["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             is_open = operation.get("security") == []
-            assert is_open != path.startswith(("/api/", "/masterdeal/")), path
+            protected = path.startswith(("/api/", "/masterdeal/")) or path == "/masterdeal"
+            assert is_open != protected or _registry_write(path, method), path
+
+
+def _registry_write(path: str, method: str) -> bool:
+    # The registry's writes need an admin token; lookups and compatibility checks are reads.
+    reads_by_post = method == "post" and (
+        path.startswith("/schema-registry/compatibility/") or path.endswith("/subjects/{subject}")
+    )
+    return path.startswith("/schema-registry") and method != "get" and not reads_by_post
+
+
+def test_schema_registry_writes_document_bearer_and_basic_auth() -> None:
+    document = build_openapi(_app())
+    paths = document["paths"]
+
+    write = paths["/schema-registry/subjects/{subject}/versions"]["post"]
+    assert write["security"] == [{"bearerAuth": []}, {"basicAuth": []}]
+    assert paths["/schema-registry/subjects/{subject}/versions"]["get"]["security"] == []
+    assert paths["/schema-registry/subjects/{subject}"]["post"]["security"] == []
+    scheme = document["components"]["securitySchemes"]["basicAuth"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "basic")
 
 
 def test_protected_operations_document_401_and_the_error_schema() -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from faust.transport.consumer import Consumer
 from faust.types import TP
+from faust.types.tuples import Message
 from intervaltree import IntervalTree
 
+from streams import faust_fixes
 from streams.faust_fixes import OffsetHealer, is_accounted, is_held
 
 TOPIC_PARTITION = TP("telephony.calls", 0)
@@ -66,3 +69,18 @@ async def test_offsets_that_do_not_exist_become_a_gap() -> None:
     assert is_accounted(consumer, TOPIC_PARTITION, 25)
     assert is_accounted(consumer, TOPIC_PARTITION, 26)
     assert not consumer._gap[TOPIC_PARTITION].at(27), "the gap stops where records exist"
+
+
+def test_the_acks_of_a_withheld_batch_are_refused() -> None:
+    """take_events acks a batch in a finally clause, even one that failed or was cancelled."""
+    faust_fixes.apply()
+    message = Message("telephony.calls", 0, 25, 0.0, 0, None, b"k", b"v", None)
+    message.tracked = True
+    faust_fixes.withhold([message])
+    consumer: Any = StubConsumer(committed=25, acked=[])
+    consumer._unacked_messages = {message}
+
+    assert Consumer.ack(consumer, message) is False
+    assert consumer._acked[TOPIC_PARTITION] == []
+    assert not is_accounted(consumer, TOPIC_PARTITION, 25)
+    assert consumer._unacked_messages == set(), "a drain would wait for it forever"

@@ -30,14 +30,16 @@ def test_a_day_starts_at_its_midnight_and_runs_the_contact_centre_alone() -> Non
     assert first.record["occurred_at"] == datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def test_unpaced_the_window_of_new_interactions_ends_now() -> None:
+def test_unpaced_the_whole_run_calls_in_flight_included_ends_now() -> None:
     options = SimulationOptions(duration=30, rate=2, seed=1, speed=0)
 
     assert not options.paced
-    assert options.start_time(NOW) == NOW - timedelta(seconds=30)
     assert options.simulated_seconds == 30
     timeline, _ = build_timeline(options, options.start_time(NOW))
-    assert 20 < sum(1 for e in timeline if e.record.get("event_type") == "start") < 120
+    events = list(timeline)
+    assert 20 < sum(1 for e in events if e.record.get("event_type") == "start") < 120
+    assert options.start_time(NOW) < NOW - timedelta(seconds=30)
+    assert max(e.record["occurred_at"] for e in events) <= NOW
 
 
 def test_a_live_contact_centre_is_busier_than_a_days_average() -> None:
