@@ -69,6 +69,10 @@ _LIST_TOKENS = """
 SELECT id, name, enterprises, is_admin, created_at, last_used_at, revoked_at
 FROM api_tokens ORDER BY id
 """
+_LIVE_TOKEN = """
+SELECT id, name, enterprises, is_admin, created_at, last_used_at, revoked_at
+FROM api_tokens WHERE token_hash = $1 AND (revoked_at IS NULL OR revoked_at > now())
+"""
 # Revoking twice keeps the first revocation time; a future one is brought forward to now.
 _REVOKE_TOKEN = """
 UPDATE api_tokens SET revoked_at = LEAST(COALESCE(revoked_at, now()), now())
@@ -130,18 +134,29 @@ async def list_tokens(database_url: str) -> list[TokenInfo]:
         rows = await conn.fetch(_LIST_TOKENS)
     finally:
         await conn.close()
-    return [
-        TokenInfo(
-            id=row["id"],
-            name=row["name"],
-            enterprises=list(row["enterprises"]),
-            admin=row["is_admin"],
-            created_at=row["created_at"],
-            last_used_at=row["last_used_at"],
-            revoked_at=row["revoked_at"],
-        )
-        for row in rows
-    ]
+    return [_token_info(row) for row in rows]
+
+
+def _token_info(row: asyncpg.Record) -> TokenInfo:
+    return TokenInfo(
+        id=row["id"],
+        name=row["name"],
+        enterprises=list(row["enterprises"]),
+        admin=row["is_admin"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+async def live_token(database_url: str, token: str) -> TokenInfo | None:
+    """The stored token with this secret, unless it is revoked: lets `up` reuse its own."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(_LIVE_TOKEN, hash_token(token))
+    finally:
+        await conn.close()
+    return None if row is None else _token_info(row)
 
 
 async def revoke_token(database_url: str, token_id: int) -> bool:

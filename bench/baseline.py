@@ -36,7 +36,7 @@ CREATE TABLE {STAGING_TABLE} (
     enterprise_id TEXT NOT NULL, call_id TEXT NOT NULL, event_type TEXT NOT NULL,
     call_type TEXT NOT NULL, phone_number TEXT, trunk TEXT, extension TEXT,
     extensions TEXT[] NOT NULL, call_status TEXT, data_source TEXT NOT NULL,
-    asterisk_host TEXT, raw TEXT
+    asterisk_host TEXT, raw TEXT, mongo_id TEXT
 )"""
 
 

@@ -105,3 +105,27 @@ def bench_command(
     return click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=doc)(
         common_options(events=events, what=what)(main)
     )
+
+
+def import_bench_command(
+    run: Callable[[int, int, str], Report], *, what: str, seed: int, doc: str
+) -> click.Command:
+    """The command of an import benchmark `run(calls, seed, admin_url)`."""
+
+    @click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=doc)
+    @click.option("--calls", default=50_000, show_default=True, help=what)
+    @click.option("--seed", default=seed, show_default=True, help="Seed of the generated file.")
+    @click.option(
+        "--pg-admin-url",
+        default=DEFAULT_ADMIN_URL,
+        show_default=True,
+        envvar="SWITCHBOARD_BENCH_ADMIN_URL",
+        help="PostgreSQL for the registry's database; pgserver when it does not answer.",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    def main(calls: int, seed: int, pg_admin_url: str, as_json: bool) -> None:
+        prepare()
+        result = run(calls, seed, pg_admin_url)
+        click.echo(result.as_json().decode() if as_json else result.as_text())
+
+    return main

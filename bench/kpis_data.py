@@ -188,6 +188,7 @@ def _session(
         int(within),
         int(answered),
         talk if answered else 0.0,
+        0,  # kpi_blocked: the bench has no refused callers
     )
 
 

@@ -10,9 +10,19 @@ did not write is left null rather than guessed.
 The time is epoch seconds (UTC by definition) or, from realtime exports, a local
 `YYYY-MM-DD HH:MM:SS[.ffffff]` read in the deployment's time zone.
 
-Each input line gives one of: `ParsedLine` (a telephony.queue record), `SkippedLine` (a valid
-line with no queue meaning: QUEUESTART, CONFIGRELOAD, ADDMEMBER, PAUSE, ...) or `BadLine` (with
-its reason; never repaired). Blank lines give nothing.
+Each input line gives one of: `ParsedLine` (a telephony.queue record), `AgentLine` (the
+telephony.agents records an agent line means), `SkippedLine` (a valid line with no queue or agent
+meaning: QUEUESTART, CONFIGRELOAD, ...) or `BadLine` (with its reason; never repaired). Blank
+lines give nothing.
+
+Every queue record carries `sequence`, its line number: the worker places a call's events by the
+order the log wrote them before their time, because a cluster's skewed clocks may stamp a CONNECT
+before its ENTERQUEUE. JOINEMPTY, JOINUNAVAIL and FULL are `blocked`: the caller never entered.
+
+Agent lines become states through `AgentShifts`, which follows each agent through the file:
+logged in while it is a member of some queue (ADDMEMBER, or AGENTLOGIN/AGENTCALLBACKLOGIN for
+chan_agent), ready unless paused in some queue (PAUSE, PAUSEALL; the reason, 1.6+'s data1, is
+kept). So an agent added to five queues logs in once, and pausing it in each queue is one pause.
 """
 
 from __future__ import annotations
@@ -21,27 +31,17 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 SOURCE_SYSTEM = "asterisk-queue-log"
 
-# Events that concern the queue itself or an agent's membership, not a caller: valid, not ours.
+# Events that concern the queue itself, not a caller nor an agent's state: valid, not ours.
 QUEUE_INDEPENDENT = frozenset(
     {
         "QUEUESTART",
         "CONFIGRELOAD",
-        "ADDMEMBER",
-        "REMOVEMEMBER",
-        "PAUSE",
-        "UNPAUSE",
-        "PAUSEALL",
-        "UNPAUSEALL",
-        "AGENTLOGIN",
-        "AGENTLOGOFF",
-        "AGENTCALLBACKLOGIN",
-        "AGENTCALLBACKLOGOFF",
         "AGENTDUMP",
         "SYSCOMPAT",
         "RINGCANCELED",
@@ -56,6 +56,14 @@ QUEUE_INDEPENDENT = frozenset(
 class ParsedLine:
     line_number: int
     record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLine:
+    """An agent line's telephony.agents records: none where it changes no state."""
+
+    line_number: int
+    records: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +101,10 @@ class _Line:
 
 def parse_queue_log(
     lines: Iterable[str], *, enterprise_id: str, tz: tzinfo
-) -> Iterator[ParsedLine | BadLine | SkippedLine]:
+) -> Iterator[ParsedLine | AgentLine | BadLine | SkippedLine]:
     """Every non-blank line of a queue_log, in file order, as parsed, skipped or bad."""
     seen: Counter[str] = Counter()
+    shifts = AgentShifts(enterprise_id)
     for line_number, raw in enumerate(lines, start=1):
         text = raw.rstrip("\r\n")
         if not text.strip():
@@ -104,6 +113,15 @@ def parse_queue_log(
             line = _split(text, tz)
         except _Malformed as error:
             yield BadLine(line_number, text, str(error))
+            continue
+        if line.event in AGENT_EVENTS:
+            seen[text] += 1
+            try:
+                agent_records = shifts.follow(line, _event_id(text, seen[text]))
+            except _Malformed as error:
+                yield BadLine(line_number, text, f"{line.event}: {error}")
+                continue
+            yield AgentLine(line_number, agent_records)
             continue
         mapper = _MAPPERS.get(line.event)
         if mapper is None:
@@ -116,6 +134,7 @@ def parse_queue_log(
             continue
         seen[text] += 1
         record["event_id"] = _event_id(text, seen[text])
+        record["sequence"] = line_number
         yield ParsedLine(line_number, record)
 
 
@@ -278,6 +297,28 @@ def _attended_transfer(line: _Line) -> _Figures:
     }
 
 
+def _blocked(line: _Line) -> _Figures:
+    # JOINEMPTY, JOINUNAVAIL, FULL: 1.8+ writes position|origposition|waittime, older versions
+    # and some realtime back ends nothing, FULL sometimes url|callerid|position. The figures are
+    # read only in the first layout (data1 a number): the caller was refused either way.
+    position = _lenient_position(line, 1)
+    if position is None:
+        return {}
+    return {"position": position, "wait_sec": _lenient_number(line, 3)}
+
+
+def _lenient_number(line: _Line, index: int) -> float | None:
+    try:
+        return _number(line, index, "")
+    except _Malformed:
+        return None
+
+
+def _lenient_position(line: _Line, index: int) -> int | None:
+    number = _lenient_number(line, index)
+    return int(number) if number is not None and number.is_integer() else None
+
+
 def _ring_no_answer(line: _Line) -> _Figures:
     # ringtime in milliseconds.
     ring_ms = _number(line, 1, "ringtime")
@@ -297,4 +338,156 @@ _MAPPERS: dict[str, _Mapper] = {
     "COMPLETECALLER": ("complete_caller", _complete),
     "COMPLETEAGENT": ("complete_agent", _complete),
     "RINGNOANSWER": ("ring_no_answer", _ring_no_answer),
+    "JOINEMPTY": ("blocked", _blocked),
+    "JOINUNAVAIL": ("blocked", _blocked),
+    "FULL": ("blocked", _blocked),
 }
+
+
+# -- agents -------------------------------------------------------------------------------------
+
+_CHAN_AGENT = "@agent"  # a chan_agent login, a membership of its own beside the queues'
+_LOGINS = frozenset({"ADDMEMBER", "AGENTLOGIN", "AGENTCALLBACKLOGIN"})
+_LOGOFFS = frozenset({"REMOVEMEMBER", "AGENTLOGOFF", "AGENTCALLBACKLOGOFF"})
+_PAUSES = frozenset({"PAUSE", "PAUSEALL"})
+_UNPAUSES = frozenset({"UNPAUSE", "UNPAUSEALL"})
+AGENT_EVENTS = _LOGINS | _LOGOFFS | _PAUSES | _UNPAUSES
+
+
+@dataclass(slots=True)
+class _Shift:
+    memberships: set[str]
+    paused_in: set[str]
+    # Whether the file said when this agent logged in or off: until then, a log that starts
+    # mid-shift still reports its pauses.
+    known: bool = False
+
+
+class AgentShifts:
+    """Each agent's memberships and pauses, followed line by line: the states they imply."""
+
+    def __init__(self, enterprise_id: str) -> None:
+        self._enterprise_id = enterprise_id
+        self._shifts: dict[str, _Shift] = {}
+
+    def follow(self, line: _Line, event_id: str) -> tuple[dict[str, Any], ...]:
+        """The telephony.agents records `line` implies, ids derived from `event_id`."""
+        if line.agent is None:
+            raise _Malformed("no agent")
+        shift = self._shifts.setdefault(line.agent, _Shift(set(), set()))
+        emit = _Emitter(self._enterprise_id, line, event_id)
+        if line.event in _LOGINS:
+            _login(shift, line, emit)
+        elif line.event in _LOGOFFS:
+            _logoff(shift, line, emit)
+        elif line.event in _PAUSES:
+            _pause(shift, line, emit)
+        else:
+            _unpause(shift, line, emit)
+        return tuple(emit.records)
+
+
+@dataclass(slots=True)
+class _Emitter:
+    enterprise_id: str
+    line: _Line
+    event_id: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(
+        self, event_type: str, *, reason: str | None = None, at: datetime | None = None
+    ) -> None:
+        line = self.line
+        self.records.append(
+            {
+                "event_id": f"{self.event_id}:{event_type}",
+                "source_system": SOURCE_SYSTEM,
+                "occurred_at": at or line.occurred_at,
+                "enterprise_id": self.enterprise_id,
+                "agent_id": line.agent,
+                "event_type": event_type,
+                "reason": reason,
+                "queue_id": _queue_of(line),
+                "extension": _extension(line),
+            }
+        )
+
+
+def _queue_of(line: _Line) -> str | None:
+    return None if line.queue_id in ("", "NONE") else line.queue_id
+
+
+def _membership(line: _Line) -> str:
+    if line.event.startswith("AGENT"):
+        return _CHAN_AGENT
+    return _queue_of(line) or _CHAN_AGENT
+
+
+def _extension(line: _Line) -> str | None:
+    # AGENTCALLBACKLOGIN/LOGOFF record the callback exten@context in data1.
+    if line.event.startswith("AGENTCALLBACK") and line.field(1):
+        return (line.field(1) or "").split("@", 1)[0] or None
+    return None
+
+
+def _login(shift: _Shift, line: _Line, emit: _Emitter) -> None:
+    was_in = bool(shift.memberships)
+    shift.memberships.add(_membership(line))
+    shift.known = True
+    if not was_in:
+        shift.paused_in.clear()
+        emit("login")
+        emit("ready")
+
+
+def _logoff(shift: _Shift, line: _Line, emit: _Emitter) -> None:
+    if not shift.memberships and not shift.known:
+        _login_from_logoff(line, emit)
+    was_in = bool(shift.memberships) or not shift.known
+    was_paused = bool(shift.paused_in)
+    shift.memberships.discard(_membership(line))
+    shift.paused_in.discard(_membership(line))
+    if line.event != "REMOVEMEMBER":
+        shift.memberships.discard(_CHAN_AGENT)
+    shift.known = True
+    if was_in and not shift.memberships:
+        shift.paused_in.clear()
+        emit("logout", reason=line.field(3) if line.event == "AGENTCALLBACKLOGOFF" else None)
+    elif was_paused and not shift.paused_in and shift.memberships:
+        emit("ready")  # removed from the only queue it was paused in
+
+
+def _login_from_logoff(line: _Line, emit: _Emitter) -> None:
+    # A log that starts mid-shift: chan_agent's logoff says how long the agent was logged in.
+    if line.event == "REMOVEMEMBER":
+        return
+    try:
+        seconds = _number(line, 2, "logintime")
+    except _Malformed:
+        return
+    if seconds:
+        at = line.occurred_at - timedelta(seconds=seconds)
+        emit("login", at=at)
+        emit("ready", at=at)
+
+
+def _pause(shift: _Shift, line: _Line, emit: _Emitter) -> None:
+    was_paused = bool(shift.paused_in)
+    shift.paused_in.add("*" if line.event == "PAUSEALL" else _queue_of(line) or "*")
+    if not was_paused and _on_shift(shift):
+        emit("not_ready", reason=line.field(1))
+
+
+def _unpause(shift: _Shift, line: _Line, emit: _Emitter) -> None:
+    was_paused = bool(shift.paused_in) or not shift.known
+    if line.event == "UNPAUSEALL":
+        shift.paused_in.clear()
+    else:
+        shift.paused_in.discard(_queue_of(line) or "*")
+        shift.paused_in.discard("*")
+    if was_paused and not shift.paused_in and _on_shift(shift):
+        emit("ready")
+
+
+def _on_shift(shift: _Shift) -> bool:
+    return bool(shift.memberships) or not shift.known

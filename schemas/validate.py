@@ -74,6 +74,7 @@ FIELD_BOUNDS: dict[str, dict[str, Bounds]] = {
         "talk_sec": DURATION,
         "ring_sec": DURATION,
         "position": POSITION,
+        "sequence": Bounds("the source's record order, e.g. a queue_log line number", low=0),
     },
     "crm.outcomes": {"sentiment": SENTIMENT},
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from sinks.outcomes import refold_call_outcomes
-from streams.calls import CallEvent, FoldedCall, fold_call, foreign_tenant_events
+from streams.calls import CallEvent, FoldedCall, fold_call, foreign_tenant_events, is_thinned
 from streams.errors import TENANT_STAGE
 from streams.ingest import Refusals
 
@@ -30,10 +30,10 @@ FROM call_events WHERE unique_id = ANY($1::text[])
 _UPSERT_CALLS = """
 INSERT INTO calls AS c (unique_id, enterprise_id, call_type, data_source, start_time, end_time,
     duration, phone_number, trunk, main_extension, extensions_count, call_status,
-    asterisk_host, raw_data)
+    asterisk_host, raw_data, mongo_id)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
     $6::timestamptz[], $7::int[], $8::text[], $9::text[], $10::text[], $11::int[], $12::text[],
-    $13::text[], $14::jsonb[])
+    $13::text[], $14::jsonb[], $15::text[])
 ON CONFLICT (unique_id) DO UPDATE SET
     enterprise_id = EXCLUDED.enterprise_id, call_type = EXCLUDED.call_type,
     data_source = EXCLUDED.data_source, start_time = EXCLUDED.start_time,
@@ -41,15 +41,15 @@ ON CONFLICT (unique_id) DO UPDATE SET
     phone_number = EXCLUDED.phone_number, trunk = EXCLUDED.trunk,
     main_extension = EXCLUDED.main_extension, extensions_count = EXCLUDED.extensions_count,
     call_status = EXCLUDED.call_status, asterisk_host = EXCLUDED.asterisk_host,
-    raw_data = EXCLUDED.raw_data, updated_at = now()
+    raw_data = EXCLUDED.raw_data, mongo_id = EXCLUDED.mongo_id, updated_at = now()
 WHERE (c.enterprise_id, c.call_type, c.data_source, c.start_time, c.end_time, c.duration,
        c.phone_number, c.trunk, c.main_extension, c.extensions_count, c.call_status,
-       c.asterisk_host, c.raw_data)
+       c.asterisk_host, c.raw_data, c.mongo_id)
    IS DISTINCT FROM
       (EXCLUDED.enterprise_id, EXCLUDED.call_type, EXCLUDED.data_source, EXCLUDED.start_time,
        EXCLUDED.end_time, EXCLUDED.duration, EXCLUDED.phone_number, EXCLUDED.trunk,
        EXCLUDED.main_extension, EXCLUDED.extensions_count, EXCLUDED.call_status,
-       EXCLUDED.asterisk_host, EXCLUDED.raw_data)
+       EXCLUDED.asterisk_host, EXCLUDED.raw_data, EXCLUDED.mongo_id)
 RETURNING unique_id, id
 """
 
@@ -118,6 +118,11 @@ class CallsWritten:
     calls: int
     events_stored: int
     events_superseded: int
+    # The batch's events that became new call_events rows (streams.ingest counts the rest as
+    # duplicates).
+    new_keys: frozenset[str] = frozenset()
+    # The batch's events of calls thinned by retention, left out (sinks.calls_retention).
+    events_of_thinned_calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,12 +143,18 @@ async def write_call_events(
         unique_ids = sorted({e.call_id for e in events})
         await conn.execute(_LOCK_CALLS, unique_ids)
         stored = await _stored_events(conn, unique_ids)
+        tenants = {item.event.call_id: item.event.enterprise_id for item in stored.values()}
+        refused = foreign_tenant_events(events, tenants)
+        # Re-folded from its hangup alone, a thinned call would lose its start and its
+        # participants: its rows stay as they were built, and later events change nothing.
+        thinned = _thinned_calls(stored)
+        stored = {k: item for k, item in stored.items() if item.event.call_id not in thinned}
+        accepted = [
+            e for index, e in enumerate(events) if index not in refused and e.call_id not in thinned
+        ]
         by_call: dict[str, dict[str, CallEvent]] = defaultdict(dict)
         for item in stored.values():
             by_call[item.event.call_id][item.event.event_key] = item.event
-        tenants = {item.event.call_id: item.event.enterprise_id for item in stored.values()}
-        refused = foreign_tenant_events(events, tenants)
-        accepted = [e for index, e in enumerate(events) if index not in refused]
         for event in accepted:
             by_call[event.call_id].setdefault(event.event_key, event)
         folded = {unique_id: fold_call(by_key.values()) for unique_id, by_key in by_call.items()}
@@ -151,14 +162,22 @@ async def write_call_events(
         ids = {item.event.call_id: item.call_id for item in stored.values() if item.call_id}
         changed = await conn.fetch(_UPSERT_CALLS, *_call_columns(list(folded.values())))
         ids.update((r["unique_id"], r["id"]) for r in changed)
-        stored_count, deleted = await _write_events(conn, folded, ids, stored)
+        stored_count, deleted, new_keys = await _write_events(conn, folded, ids, stored)
         await _write_participants(conn, folded, ids)
         await _sync_downloads(conn, [*accepted, *deleted])
         # A call's tenant is its outcomes' (streams.outcomes): those stored before it follow it.
         await refold_call_outcomes(conn, [r["unique_id"] for r in changed])
     if refused:
-        return Refusals(TENANT_STAGE, refused)
-    return CallsWritten(len(folded), stored_count, len(deleted))
+        return Refusals(TENANT_STAGE, refused, new_keys=new_keys)
+    left_out = sum(e.call_id in thinned for e in events)
+    return CallsWritten(len(folded), stored_count, len(deleted), new_keys, left_out)
+
+
+def _thinned_calls(stored: dict[str, _Stored]) -> set[str]:
+    sequences: dict[str, list[int | None]] = defaultdict(list)
+    for item in stored.values():
+        sequences[item.event.call_id].append(item.sequence)
+    return {call_id for call_id, numbers in sequences.items() if is_thinned(numbers)}
 
 
 async def _stored_events(conn: asyncpg.Connection, unique_ids: list[str]) -> dict[str, _Stored]:
@@ -188,6 +207,7 @@ def _call_columns(folded: list[FoldedCall]) -> list[list[object]]:
         [r.call_status for r in rows],
         [r.asterisk_host for r in rows],
         [r.raw_data.decode() if r.raw_data else None for r in rows],
+        [r.mongo_id for r in rows],
     ]
 
 
@@ -196,8 +216,9 @@ async def _write_events(
     folded: dict[str, FoldedCall],
     ids: dict[str, int],
     stored: dict[str, _Stored],
-) -> tuple[int, list[CallEvent]]:
-    """Stores new or re-sequenced events; deletes stored ones a better source superseded."""
+) -> tuple[int, list[CallEvent], frozenset[str]]:
+    """Stores new or re-sequenced events; deletes stored ones a better source superseded.
+    Returns how many were stored or moved, the superseded, and the keys of the new."""
     changed: list[tuple[int, int, CallEvent]] = []
     superseded: list[CallEvent] = []
     for unique_id, call in folded.items():
@@ -220,7 +241,7 @@ async def _write_events(
         )
     if superseded:
         await conn.execute(_DELETE_EVENTS, [e.event_key for e in superseded])
-    return len(changed), superseded
+    return len(changed), superseded, frozenset(e.event_key for _, _, e in new)
 
 
 def _event_columns(changed: list[tuple[int, int, CallEvent]]) -> list[list[object]]:

@@ -101,6 +101,7 @@ async def write_interactions(
     """Stores the posts and re-derives every interaction their external_ids ever named; the
     posts naming another tenant's call are refused, not stored."""
     refused: dict[int, str] = {}
+    new_keys: frozenset[str] = frozenset()
     if not events:
         return Refusals(TENANT_STAGE, refused)
     async with conn.transaction():
@@ -108,13 +109,13 @@ async def write_interactions(
         refused = foreign_call_posts(events, await telephony_tenants(conn, named_calls))
         kept = [e for index, e in enumerate(events) if index not in refused]
         if kept:
-            await INTERACTION_EVENT.insert(conn, kept)
+            new_keys = (await INTERACTION_EVENT.insert(conn, kept)).new_keys
             externals = sorted({(e.enterprise_id, e.external_id) for e in kept})
             named = await conn.fetch(
                 _NAMED_BY_EXTERNAL, [x[0] for x in externals], [x[1] for x in externals]
             )
             await refresh_interactions(conn, {(r[0], r[1]) for r in named})
-    return Refusals(TENANT_STAGE, refused)
+    return Refusals(TENANT_STAGE, refused, new_keys=new_keys)
 
 
 async def refresh_interactions(

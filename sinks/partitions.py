@@ -88,7 +88,9 @@ async def drop_expired(
     conn: asyncpg.Connection, *, now: datetime, retention_months: int
 ) -> list[str]:
     """Drops every partition wholly before the cutoff and deletes older bucket rows; returns the
-    partitions dropped."""
+    partitions dropped. A retention of 0 months keeps everything (imported history, say)."""
+    if retention_months <= 0:
+        return []
     cutoff = retention_cutoff(now, retention_months)
     dropped = []
     for table in PARTITIONED:

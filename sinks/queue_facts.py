@@ -33,7 +33,7 @@ _CALLS = "unnest($1::text[], $2::text[]) AS c(enterprise_id, call_id)"
 _LOAD_EVENTS = f"""
 SELECT {QUEUE_EVENT.select("e")} FROM queue_event e
 JOIN {_CALLS} ON e.enterprise_id = c.enterprise_id AND e.call_id = c.call_id
-ORDER BY e.occurred_at, e.event_key
+ORDER BY e.sequence NULLS LAST, e.occurred_at, e.event_key
 """
 # fact_interaction_timing's columns (bench.kpis_data fills them too).
 TIMING_COLUMNS = (
@@ -65,6 +65,7 @@ TIMING_COLUMNS = (
     "kpi_answered_within_sla",
     "kpi_handled",
     "kpi_talk_sec",
+    "kpi_blocked",
 )
 _TIMING_TYPES = (
     "text",
@@ -95,6 +96,7 @@ _TIMING_TYPES = (
     "int",
     "int",
     "float8",
+    "int",
 )
 _LOAD_TIMING = f"""
 SELECT {", ".join(f"t.{c}" for c in TIMING_COLUMNS)} FROM fact_interaction_timing t
@@ -149,6 +151,7 @@ _ENDING = frozenset(
         "transfer",
         "complete_caller",
         "complete_agent",
+        "blocked",
     }
 )
 
@@ -272,6 +275,7 @@ def _timing_row(session: QueueSession, thresholds: QueueThresholds) -> TimingRow
         figures.answered_within_sla,
         figures.handled,
         figures.talk_sec,
+        figures.blocked,
     )
 
 

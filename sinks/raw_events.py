@@ -47,7 +47,8 @@ class RawTable:
         return (
             f"INSERT INTO {self.name} ({names})\n"
             f"SELECT {values} FROM unnest({arrays}) AS v({names})\n"
-            f"ON CONFLICT ({', '.join(self.conflict)}) DO NOTHING"
+            f"ON CONFLICT ({', '.join(self.conflict)}) DO NOTHING\n"
+            "RETURNING event_key"
         )
 
     def select(self, alias: str) -> str:
@@ -82,17 +83,32 @@ class RawTable:
             at = self.column_names.index(PARTITIONED[self.name])
             await ensure_partitions(conn, self.name, (row[at] for row in rows))
 
-    async def insert(self, conn: asyncpg.Connection, events: Iterable[object]) -> int:
+    async def insert(self, conn: asyncpg.Connection, events: Iterable[object]) -> NewRows:
         """Stores the events (their attributes of the columns' names) that are not stored yet,
-        in the caller's transaction; returns how many were new."""
+        in the caller's transaction; returns how many were new, and which."""
         rows = [self.row(partial(getattr, event)) for event in events]
         if not rows:
-            return 0
+            return NewRows(frozenset())
         await self.ensure_partitions(conn, rows)
-        status = await conn.execute(
+        inserted = await conn.fetch(
             self.insert_sql, *(list(column) for column in zip(*rows, strict=True))
         )
-        return int(status.rsplit(" ", 1)[-1])
+        return NewRows(frozenset(r["event_key"] for r in inserted))
+
+
+class NewRows(int):
+    """How many events were new rows, and their event keys (`new_keys`).
+
+    An int, so the writers that return it and every caller that counts keep counting; the
+    worker's ingest reads `new_keys` to count re-delivered events as duplicates, not writes.
+    """
+
+    new_keys: frozenset[str]
+
+    def __new__(cls, new_keys: frozenset[str]) -> NewRows:
+        rows = super().__new__(cls, len(new_keys))
+        rows.new_keys = new_keys
+        return rows
 
 
 _ENVELOPE: tuple[Column, ...] = (
@@ -120,6 +136,7 @@ QUEUE_EVENT = RawTable(
         ("ring_sec", "float8"),
         ("position", "int"),
         ("channel", "text"),
+        ("sequence", "int8"),
         _OCCURRED_AT,
     ),
     _PARTITIONED_KEY,

@@ -98,6 +98,33 @@ class DealDesync:
         }
 
 
+# Enough deal ids to look one up, few enough that a status on every deal stays one line.
+UNMAPPED_EXAMPLES = 3
+
+
+@dataclass(slots=True)
+class UnmappedStatus:
+    """A (domain, status) the mapping does not know: how many deals report it, and a few."""
+
+    domain: str
+    status: str
+    count: int = 0
+    example_deal_ids: list[str] = field(default_factory=list)
+
+    def add(self, deal_id: str) -> None:
+        self.count += 1
+        if len(self.example_deal_ids) < UNMAPPED_EXAMPLES:
+            self.example_deal_ids.append(deal_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "status": self.status,
+            "count": self.count,
+            "example_deal_ids": list(self.example_deal_ids),
+        }
+
+
 @dataclass(slots=True)
 class ReconcileReport:
     checked: int = 0
@@ -108,6 +135,8 @@ class ReconcileReport:
     leading: int = 0
     # (deal, domain) statuses the mapping does not know, in sync or not.
     unmapped_statuses: int = 0
+    # The same, by (domain, status): what to add to the mapping.
+    unmapped: dict[tuple[str, str], UnmappedStatus] = field(default_factory=dict)
     desyncs: list[DealDesync] = field(default_factory=list)
     # The repaired deals after the repair: publish their `canonical_events`.
     repaired_states: list[DealState] = field(default_factory=list)
@@ -115,6 +144,15 @@ class ReconcileReport:
     @property
     def lagging(self) -> int:
         return self.repaired + self.not_repaired
+
+    def unmapped_by_count(self) -> list[UnmappedStatus]:
+        """The most reported first, so the status worth mapping first leads."""
+        return sorted(self.unmapped.values(), key=lambda u: (-u.count, u.domain, u.status))
+
+    def add_unmapped(self, deal_id: str, status: ReportedStatus) -> None:
+        key = (status.domain, status.status)
+        self.unmapped.setdefault(key, UnmappedStatus(*key)).add(deal_id)
+        self.unmapped_statuses += 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,6 +163,7 @@ class ReconcileReport:
             "not_repaired": self.not_repaired,
             "leading": self.leading,
             "unmapped_statuses": self.unmapped_statuses,
+            "unmapped": [u.to_json() for u in self.unmapped_by_count()],
             "desyncs": [d.to_json() for d in self.desyncs],
         }
 
@@ -190,9 +229,9 @@ async def _check(
     repair: bool,
 ) -> None:
     report.checked += 1
-    report.unmapped_statuses += sum(
-        status_event_type(s.domain, s.status) is None for s in deal.statuses
-    )
+    for status in deal.statuses:
+        if status_event_type(status.domain, status.status) is None:
+            report.add_unmapped(deal.deal_id, status)
     # The stored stage is the fold's: when it agrees, there is nothing to load.
     if implied_stage(deal.reported) == deal.stage:
         report.in_sync += 1

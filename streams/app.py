@@ -44,6 +44,7 @@ from schemas.topics import (
 )
 from sinks.agent_events import write_agent_events
 from sinks.calls import write_call_events
+from sinks.calls_retention import thin_call_events
 from sinks.dimensions import write_dimension_events
 from sinks.heartbeat import WorkerIdentity, forget_silent, record_beat
 from sinks.interactions import write_interactions
@@ -78,7 +79,7 @@ from streams.outcomes import OutcomeEvent
 from streams.queue import QueueEvent
 from streams.state import SeenEvents
 from switchboard import broker
-from switchboard.logging import configure_logging
+from switchboard.logging import configure_logging, faust_worker_options
 from switchboard.settings import RUNTIME_DIR, Settings, load_settings
 
 log = structlog.get_logger(__name__)
@@ -403,7 +404,8 @@ def _digital_and_reference(app: faust.App, runtime: Runtime, errors: ErrorSink) 
 
 
 def _retention(app: faust.App, runtime: Runtime) -> None:
-    """Daily: drops the monthly partitions (and bucket rows) older than the retention."""
+    """Daily: drops the monthly partitions (and bucket rows) older than the retention, and
+    thins ended calls' call_events to their hangups (SWITCHBOARD_CALL_EVENTS_RETENTION_DAYS)."""
     settings = runtime.settings
 
     @app.timer(interval=settings.retention_interval_sec, on_leader=True)
@@ -415,6 +417,13 @@ def _retention(app: faust.App, runtime: Runtime) -> None:
             )
         if dropped:
             log.info("expired partitions dropped", partitions=dropped)
+        # Its own transactions, a batch of calls each: the calls' locks are held briefly.
+        async with (await runtime.pool()).acquire() as conn:
+            thinned = await thin_call_events(
+                conn, now=datetime.now(UTC), days=settings.call_events_retention_days
+            )
+        if thinned:
+            log.info("old call events thinned to their hangups", events_deleted=thinned)
 
 
 def _pipeline(
@@ -509,7 +518,11 @@ def run_worker(settings: Settings) -> None:
     settings.require_kafka()
     settings.require_database()
     configure_logging(settings.log_level)
-    worker = faust.Worker(create_app(settings), loglevel=settings.log_level.lower())
+    worker = faust.Worker(
+        create_app(settings), loglevel=settings.log_level.lower(), **faust_worker_options()
+    )
+    worker.spinner = None  # a terminal animation would land in the log as escape codes
+    log.info("worker starting", app_id=settings.app_id, broker=settings.kafka_bootstrap_servers)
     worker.execute_from_commandline()
 
 

@@ -36,6 +36,7 @@ class CallEvent(TenantEvent):
     call_status: str | None = None
     asterisk_host: str | None = None
     raw: str | None = None
+    mongo_id: str | None = None
 
     @classmethod
     def from_record(cls, event_key: str, record: dict[str, Any]) -> CallEvent:
@@ -52,11 +53,12 @@ class CallEvent(TenantEvent):
             call_status=record.get("call_status"),
             asterisk_host=record.get("asterisk_host"),
             raw=record.get("raw"),
+            mongo_id=record.get("mongo_id"),
         )
 
     def to_record(self) -> dict[str, Any]:
         """The telephony.calls value again: what call_events.raw_data keeps."""
-        return {
+        record: dict[str, Any] = {
             "event_id": self.event_id,
             "source_system": self.source_system,
             "occurred_at": self.occurred_at,
@@ -73,6 +75,10 @@ class CallEvent(TenantEvent):
             "asterisk_host": self.asterisk_host,
             "raw": self.raw,
         }
+        # Only where set, so events stored before the field existed keep their exact raw_data.
+        if self.mongo_id is not None:
+            record["mongo_id"] = self.mongo_id
+        return record
 
     def raw_data(self) -> bytes:
         return orjson.dumps(self.to_record())
@@ -117,6 +123,7 @@ class CallRow:
     call_status: str | None
     asterisk_host: str | None
     raw_data: bytes | None
+    mongo_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +229,7 @@ def _call_row(
         call_status=status,
         asterisk_host=_first_set(events, "asterisk_host"),
         raw_data=_raw_json(raw_source),
+        mongo_id=_first_set(events, "mongo_id"),
     )
 
 
@@ -245,26 +253,52 @@ class _Leg:
 
 
 def _legs(events: list[CallEvent]) -> dict[str, _Leg]:
-    legs: dict[str, _Leg] = {}
-    rung = 0
+    """Each extension's leg, dialled at its own dial event.
+
+    A dial naming `extension` rings that extension alone: feeds repeat the whole ring list in
+    `extensions` on every event (or the list so far, for sequential ringing), and taking the
+    list at its word would date every member's ringing from the first member's dial. A dial
+    naming no `extension` rings all of `extensions` at once. A member only ever listed, never
+    dialled by name, is dated by the first dial that lists it: the best the feed says.
+    """
+    own: dict[str, datetime] = {}
+    listed: dict[str, datetime] = {}
     for event in events:
-        rung_now = (
-            [*event.extensions, *([event.extension] if event.extension else [])]
-            if event.event_type == "dial"
-            else [event.extension]
-            if event.extension
-            else []
-        )
-        for extension in rung_now:
-            leg = legs.setdefault(extension, _Leg(extension))
-            if event.event_type == "dial" and leg.dial_start is None:
-                rung += 1
-                leg.ring_order, leg.dial_start = rung, event.occurred_at
-            elif event.event_type == "bridge" and leg.answer_time is None:
-                leg.answer_time = event.occurred_at
-            elif event.event_type == "hangup":
-                leg.hangup_time = event.occurred_at
+        if event.event_type != "dial":
+            continue
+        if event.extension:
+            own.setdefault(event.extension, event.occurred_at)
+        for extension in event.extensions:
+            listed.setdefault(extension, event.occurred_at)
+    dialled = {**listed, **own}
+    # Ring order is dial order; a ring group dialled in one event keeps its listed order.
+    first_listed = {ext: i for i, ext in enumerate(dict.fromkeys([*own, *listed]))}
+    ordered = sorted(dialled, key=lambda ext: (dialled[ext], first_listed[ext]))
+    legs = {
+        ext: _Leg(ext, ring_order=order, dial_start=dialled[ext])
+        for order, ext in enumerate(ordered, start=1)
+    }
+    for event in events:
+        if event.extension is None:
+            continue
+        # Whoever an event concerns takes part, dialled or not (the caller of an outgoing call).
+        leg = legs.setdefault(event.extension, _Leg(event.extension))
+        if event.event_type == "bridge" and leg.answer_time is None:
+            leg.answer_time = event.occurred_at
+        elif event.event_type == "hangup":
+            leg.hangup_time = event.occurred_at
     return legs
+
+
+def _rang_until(leg: _Leg, answers: list[datetime], end_time: datetime | None) -> datetime | None:
+    """When the leg stopped ringing (seed 002: "until answer or refusal"): its own answer, else
+    the first answer by anyone after it began, else its own leg's hangup, else the call's end."""
+    if leg.answer_time is not None:
+        return leg.answer_time
+    begun = leg.dial_start
+    ends = [t for t in (*answers, leg.hangup_time, end_time) if t is not None]
+    after = [t for t in ends if begun is None or t >= begun]
+    return min(after, default=None)
 
 
 def _participants(
@@ -272,19 +306,19 @@ def _participants(
 ) -> tuple[ParticipantRow, ...]:
     end_time = hangup.occurred_at if hangup else None
     legs = _legs(events)
-    anyone_answered = any(leg.answer_time for leg in legs.values())
+    answers = sorted(leg.answer_time for leg in legs.values() if leg.answer_time)
+    anyone_answered = bool(answers)
     rows = []
     for leg in legs.values():
-        hangup_time = leg.hangup_time or end_time
         rows.append(
             ParticipantRow(
                 extension=leg.extension,
                 participant_status=_leg_status(leg, status, ended=end_time is not None),
                 ring_order=leg.ring_order,
-                ring_duration=_seconds(leg.dial_start, leg.answer_time or hangup_time),
+                ring_duration=_seconds(leg.dial_start, _rang_until(leg, answers, end_time)),
                 dial_start=leg.dial_start,
                 answer_time=leg.answer_time,
-                hangup_time=hangup_time,
+                hangup_time=leg.hangup_time or end_time,
                 disconnect_reason=_disconnect_reason(leg, status, anyone_answered, end_time),
             )
         )
@@ -309,6 +343,13 @@ def _disconnect_reason(
     if anyone_answered:
         return "answered_elsewhere"
     return {"busy": "busy", "failed": "failed"}.get(call_status or "", "timeout")
+
+
+def is_thinned(sequences: Iterable[int | None]) -> bool:
+    """Whether a call's stored event_sequence numbers have a gap: retention removed some of its
+    events (sinks.calls_retention), because a folded call always numbers them 1..n."""
+    numbers = sorted(n or 0 for n in sequences)
+    return numbers != list(range(1, len(numbers) + 1))
 
 
 def foreign_tenant_events(events: Sequence[CallEvent], known: Mapping[str, str]) -> dict[int, str]:

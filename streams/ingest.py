@@ -22,7 +22,7 @@ from sinks.postgres import TRANSIENT_ERRORS, until_durable
 from streams import metrics
 from streams.dedup import dedup_key
 from streams.late import STAGE as LATE_STAGE
-from streams.late import LateCheck
+from streams.late import LateCheck, is_backfill
 from streams.messages import Message
 from streams.outage import any_error, wait_out
 from streams.state import Seen, SeenEvents
@@ -57,6 +57,27 @@ class Refusals:
 
     stage: str
     reasons: Mapping[int, str]
+    # The event keys of the rest that were new rows, when the writer knows (see `new_keys`).
+    new_keys: frozenset[str] | None = None
+
+
+def new_keys(result: object) -> frozenset[str] | None:
+    """The event keys a write stored as new rows, when its result says (a `new_keys`
+    attribute: sinks.calls.CallsWritten, sinks.raw_events.NewRows, Refusals); None when it
+    cannot say, and every event written counts as new."""
+    keys = getattr(result, "new_keys", None)
+    return keys if isinstance(keys, frozenset) else None
+
+
+@dataclass(frozen=True)
+class _Written(Generic[T]):
+    items: list[Accepted[T]]
+    # Of `items`, the keys the database did not hold yet; None: all of them, as far as known.
+    new_keys: frozenset[str] | None
+
+    def new(self) -> list[Accepted[T]]:
+        keys = self.new_keys
+        return self.items if keys is None else [a for a in self.items if a.seen.key in keys]
 
 
 class ErrorSink(Protocol):
@@ -103,13 +124,17 @@ class TopicIngest(Generic[T]):
         fresh = [a for a, is_fresh in zip(accepted, verdicts, strict=True) if is_fresh]
         metrics.EVENTS_DUPLICATE.labels(name).inc(len(accepted) - len(fresh))
         written = await self._write(fresh)
-        self.seen.remember(a.seen for a in written)
-        for event_type, count in Counter(_event_type(a.event) for a in written).items():
+        self.seen.remember(a.seen for a in written.items)
+        # A dedup table that forgot (a new app id, a lost changelog) lets old events through;
+        # the database's keys catch them, and they count as what they are: duplicates.
+        new = written.new()
+        metrics.EVENTS_DUPLICATE.labels(name).inc(len(written.items) - len(new))
+        for event_type, count in Counter(_event_type(a.event) for a in new).items():
             metrics.EVENTS_WRITTEN.labels(name, event_type).inc(count)
         if messages:
             metrics.NEWEST_EVENT.labels(name).set(max(m.timestamp for m in messages))
         metrics.BATCH_SECONDS.labels(name).observe(time.perf_counter() - started)
-        return len(written)
+        return len(new)
 
     async def _accept(self, messages: Sequence[Message]) -> list[Accepted[T]]:
         accepted = []
@@ -124,7 +149,7 @@ class TopicIngest(Generic[T]):
                 with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
                     await self._reject(message, reason, stage="validate")
                 continue
-            late = self.too_late(record) if self.too_late else None
+            late = self._too_late(message, record)
             if late:
                 with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
                     await self._reject(message, late, stage=LATE_STAGE)
@@ -135,9 +160,15 @@ class TopicIngest(Generic[T]):
             accepted.append(Accepted(message, seen, self.to_event(key, record)))
         return accepted
 
-    async def _write(self, fresh: list[Accepted[T]]) -> list[Accepted[T]]:
+    def _too_late(self, message: Message, record: dict[str, Any]) -> str | None:
+        # A backfill is history being imported on purpose: its age is the point, not an error.
+        if self.too_late is None or is_backfill(message.headers):
+            return None
+        return self.too_late(record)
+
+    async def _write(self, fresh: list[Accepted[T]]) -> _Written[T]:
         if not fresh:
-            return []
+            return _Written([], frozenset())
         try:
             result = await until_durable(
                 lambda: self.write([a.event for a in fresh]), what=self.topic.name
@@ -149,29 +180,33 @@ class TopicIngest(Generic[T]):
             return await self._write_isolated(fresh)
         return await self._settle(fresh, result)
 
-    async def _settle(self, items: list[Accepted[T]], result: object) -> list[Accepted[T]]:
+    async def _settle(self, items: list[Accepted[T]], result: object) -> _Written[T]:
         """The items written: all but those the write refused, which go to error.events."""
         if not isinstance(result, Refusals):
-            return items
+            return _Written(items, new_keys(result))
         for index, reason in sorted(result.reasons.items()):
             await self._reject(items[index].message, reason, stage=result.stage)
-        return [item for index, item in enumerate(items) if index not in result.reasons]
+        kept = [item for index, item in enumerate(items) if index not in result.reasons]
+        return _Written(kept, new_keys(result))
 
-    async def _write_isolated(self, fresh: list[Accepted[T]]) -> list[Accepted[T]]:
+    async def _write_isolated(self, fresh: list[Accepted[T]]) -> _Written[T]:
         """Writes entity by entity, so one poison entity cannot stop the stream."""
         by_entity: dict[str, list[Accepted[T]]] = defaultdict(list)
         for item in fresh:
             by_entity[item.seen.entity].append(item)
         written: list[Accepted[T]] = []
+        new: list[Accepted[T]] = []
         for entity, items in by_entity.items():
             error = await self._write_with_retries(items)
             if not isinstance(error, str):
-                written += await self._settle(items, error)
+                settled = await self._settle(items, error)
+                written += settled.items
+                new += settled.new()
                 continue
             with structlog.contextvars.bound_contextvars(correlation_id=entity):
                 for item in items:
                     await self._reject(item.message, error, stage="process")
-        return written
+        return _Written(written, frozenset(a.seen.key for a in new))
 
     async def _write_with_retries(self, items: list[Accepted[T]]) -> str | object:
         """What the write returned, or (a str) why it failed every attempt."""

@@ -126,6 +126,7 @@ class IntervalFigures:
     abandoned: int = 0
     short_abandoned: int = 0
     flow_out: int = 0
+    blocked: int = 0
     answered_wait_sec: float = 0.0
     abandoned_wait_sec: float = 0.0
     answered_within_sla: int = 0
@@ -159,6 +160,7 @@ class Kpis:
     abandoned: int | None
     short_abandoned: int | None
     flow_out: int | None
+    blocked: int | None
     asa_sec: float | None
     avg_wait_sec: float | None
     sla_pct: float | None
@@ -173,6 +175,7 @@ class Kpis:
             "abandoned": self.abandoned,
             "shortAbandoned": self.short_abandoned,
             "flowOut": self.flow_out,
+            "blocked": self.blocked,
             "asaSec": self.asa_sec,
             "avgWaitSec": self.avg_wait_sec,
             "slaPct": self.sla_pct,
@@ -204,6 +207,7 @@ def kpis(figures: IntervalFigures) -> Kpis:
         abandoned=f.abandoned if queue else None,
         short_abandoned=f.short_abandoned if queue else None,
         flow_out=f.flow_out if queue else None,
+        blocked=f.blocked if queue else None,
         asa_sec=_ratio(f.answered_wait_sec, f.answered) if queue else None,
         avg_wait_sec=(
             _ratio(f.answered_wait_sec + f.abandoned_wait_sec, f.answered + f.abandoned)
@@ -211,8 +215,11 @@ def kpis(figures: IntervalFigures) -> Kpis:
             else None
         ),
         sla_pct=_percent(f.answered_within_sla, f.answered + f.abandoned) if queue else None,
-        # Short abandons are not in `abandoned`, so only the denominator needs them taken out.
-        abandon_rate_pct=_percent(f.abandoned, f.offered - f.short_abandoned) if queue else None,
+        # Short abandons and refused entries are not in `abandoned`, so only the denominator
+        # needs them taken out.
+        abandon_rate_pct=(
+            _percent(f.abandoned, f.offered - f.short_abandoned - f.blocked) if queue else None
+        ),
         aht_sec=_ratio(f.talk_sec + f.wrapup_sec, f.handled) if queue else None,
         response_sec=(
             percentile_nearest_rank(f.response_samples, RESPONSE_PERCENTILE)
@@ -295,6 +302,7 @@ def session_figures(session: QueueSession, sla_threshold_sec: float) -> Interval
         abandoned=int(outcome is Outcome.ABANDONED),
         short_abandoned=int(outcome is Outcome.SHORT_ABANDONED),
         flow_out=int(outcome is Outcome.FLOW_OUT),
+        blocked=int(outcome is Outcome.BLOCKED),
         answered_wait_sec=wait if answered else 0.0,
         abandoned_wait_sec=wait if outcome is Outcome.ABANDONED else 0.0,
         answered_within_sla=int(answered and wait <= sla_threshold_sec),

@@ -3,6 +3,9 @@
 An analytics event older than the grace period (against the wall clock) is refused rather than
 folded in: the closed intervals it would change stay as they were reported, and the event goes
 to error.events (stage "late") with everything needed to replay it under a longer grace period.
+
+History brought in by an import command is a backfill: its messages carry the header
+`switchboard-backfill: 1`, and no age refuses them. Only live traffic is held to the grace.
 """
 
 from __future__ import annotations
@@ -12,6 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 STAGE = "late"
+# The Kafka header that marks a message as backfilled history, exempt from the grace period.
+BACKFILL_HEADER = "switchboard-backfill"
+BACKFILL_VALUE = b"1"
+
+# Kafka message headers as clients deliver them: (name, value) pairs, in order.
+Headers = tuple[tuple[str, bytes], ...]
 
 # Given a decoded value, why it is too late to be written; None when it is in time.
 LateCheck = Callable[[Mapping[str, Any]], str | None]
@@ -25,6 +34,11 @@ def too_late(occurred_at: datetime, *, now: datetime, grace_sec: float) -> str |
         f"late: occurred_at {_iso(occurred_at)} is older than the grace period"
         f" ({_seconds(grace_sec)} s)"
     )
+
+
+def is_backfill(headers: Headers) -> bool:
+    """Whether a message's headers mark it as backfilled history."""
+    return (BACKFILL_HEADER, BACKFILL_VALUE) in headers
 
 
 def late_check(

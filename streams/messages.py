@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from streams.late import Headers
 
 
 @dataclass(frozen=True)
@@ -14,8 +17,19 @@ class Message:
     key: bytes | None
     value: bytes | None
     timestamp: float
+    headers: Headers = ()
 
     @classmethod
     def from_faust(cls, event: Any) -> Message:
         m = event.message
-        return cls(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+        return cls(
+            m.topic, m.partition, m.offset, m.key, m.value, m.timestamp, headers_of(m.headers)
+        )
+
+
+def headers_of(raw: Any) -> Headers:
+    """Headers as (name, value) pairs, whichever shape the transport handed them in."""
+    if not raw:
+        return ()
+    pairs = raw.items() if isinstance(raw, Mapping) else raw
+    return tuple((str(name), bytes(value or b"")) for name, value in pairs)

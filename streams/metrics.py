@@ -8,7 +8,10 @@ EVENTS_CONSUMED = Counter(
     "switchboard_events_consumed_total", "Messages consumed, by topic.", ["topic"]
 )
 EVENTS_DUPLICATE = Counter(
-    "switchboard_events_duplicate_total", "Messages dropped as duplicates, by topic.", ["topic"]
+    "switchboard_events_duplicate_total",
+    "Messages dropped as duplicates (by the dedup table, or already held by the database),"
+    " by topic.",
+    ["topic"],
 )
 EVENTS_FAILED = Counter(
     "switchboard_events_failed_total",
@@ -47,7 +50,7 @@ DESYNCS = Counter(
 )
 EVENTS_WRITTEN = Counter(
     "switchboard_events_written_total",
-    "New events made durable in PostgreSQL, by topic and event type.",
+    "Events that became new rows in PostgreSQL, by topic and event type.",
     ["topic", "event_type"],
 )
 PUBLICATION_DELAY = Histogram(

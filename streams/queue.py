@@ -19,6 +19,9 @@ class QueueEvent(TenantEvent):
     ring_sec: float | None = None
     position: int | None = None
     channel: str = "voice"
+    # The source's own order of its records (queue_log line number): it places a call's events
+    # before their timestamps do, which a skewed clock can get wrong.
+    sequence: int | None = None
 
     @classmethod
     def from_record(cls, event_key: str, record: dict[str, Any]) -> QueueEvent:
@@ -33,4 +36,5 @@ class QueueEvent(TenantEvent):
             ring_sec=record.get("ring_sec"),
             position=record.get("position"),
             channel=record.get("channel") or "voice",
+            sequence=record.get("sequence"),
         )

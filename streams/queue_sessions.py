@@ -1,9 +1,13 @@
 """Queue sessions (contract section 7) from the queue events of a call or a conversation.
 
 A session is one stay of one call in one queue: (`call_id`, `queue_id`, enqueue time). It ends in
-exactly one outcome (answered, abandoned, short_abandoned, flow_out) or is still waiting (open).
-`fold_sessions` is a pure function of the *set* of events: duplicates (same `event_key`) collapse
-and the events are put in one total order first, so arrival order never changes a session.
+exactly one outcome (answered, abandoned, short_abandoned, flow_out, blocked) or is still waiting
+(open). `fold_sessions` is a pure function of the *set* of events: duplicates (same `event_key`)
+collapse and the events are put in one total order first, so arrival order never changes a session.
+
+That order is the source's own where it gave one (`sequence`, the queue_log line number), then
+time: a cluster with skewed clocks can stamp a CONNECT before its ENTERQUEUE, and the line order
+still reads it as that session's answer, counted at the enqueue time with the source's wait.
 
 How queue_log reads, and therefore how the fold reads:
 
@@ -12,6 +16,8 @@ How queue_log reads, and therefore how the fold reads:
   and carry its talk time, they do not change the outcome. A TRANSFER of a call nobody answered in
   this queue is the call being moved away: flow-out.
 * A transfer into another queue is an ENTERQUEUE there, so it opens a new session by itself.
+* A blocked caller (JOINEMPTY, JOINUNAVAIL, FULL) never entered: its one event is a session of its
+  own, enqueued and completed at that instant, and leaves any stay in progress untouched.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"
     SHORT_ABANDONED = "short_abandoned"
     FLOW_OUT = "flow_out"
+    BLOCKED = "blocked"
 
 
 # Events that end the waiting, and the outcome each one means.
@@ -109,9 +116,17 @@ class QueueSession:
         return self.enqueued_at <= instant < left
 
 
-def event_order(event: QueueEvent) -> tuple[datetime, int, str]:
-    """A total order: event time, then lifecycle rank, then the dedup key itself."""
-    return (event.occurred_at, _TYPE_RANK.get(event.event_type, len(_TYPE_RANK)), event.event_key)
+def event_order(event: QueueEvent) -> tuple[bool, int, datetime, int, str]:
+    """A total order: the source's sequence, then event time, then lifecycle rank, then the dedup
+    key itself. A call's events come from one source, so they either all have a sequence or none
+    do; should they be mixed, the sequenced ones read first."""
+    return (
+        event.sequence is None,
+        event.sequence or 0,
+        event.occurred_at,
+        _TYPE_RANK.get(event.event_type, len(_TYPE_RANK)),
+        event.event_key,
+    )
 
 
 def fold_sessions(
@@ -152,7 +167,11 @@ def _fold_queue(
 ) -> list[QueueSession]:
     """The sessions of one call in one queue, from its events in `event_order`."""
     sessions: list[QueueSession] = []
+    blocked: dict[datetime, QueueSession] = {}
     for event in events:
+        if event.event_type == "blocked":
+            _add_blocked(blocked, event)
+            continue
         current = sessions[-1] if sessions else None
         if event.event_type == "enqueue":
             # An enqueue while still waiting is the same stay reported twice (another event_id).
@@ -166,7 +185,25 @@ def _fold_queue(
             current = _inferred(event)
             sessions.append(current)
         sessions[-1] = _applied(current, event, short_abandon_sec)
-    return sessions
+    entered = {s.enqueued_at for s in sessions}
+    # A refusal in the same instant as an entry is that caller retrying at once: the entry is
+    # the session of that instant (the key is call, queue and time), the refusal a repeat of it.
+    return [*sessions, *(s for at, s in blocked.items() if at not in entered)]
+
+
+def _add_blocked(blocked: dict[datetime, QueueSession], event: QueueEvent) -> None:
+    """A refused entry is a session of its own; two refusals of one instant are one session."""
+    known = blocked.get(event.occurred_at)
+    if known is not None:
+        blocked[event.occurred_at] = replace(known, event_keys=(*known.event_keys, event.event_key))
+        return
+    blocked[event.occurred_at] = replace(
+        _opened(event),
+        outcome=Outcome.BLOCKED,
+        exited_at=event.occurred_at,
+        completed_by=event.event_key,
+        completed_at=event.occurred_at,
+    )
 
 
 def _belongs_to_next_stay(session: QueueSession, event: QueueEvent) -> bool:
@@ -248,10 +285,11 @@ def _exited(
         session.queue_id, session.enqueued_at
     ):
         decided = Outcome.SHORT_ABANDONED
-    # A complete_* standing in for a lost connect: the exit was `wait` after the enqueue.
+    # A complete_* standing in for a lost connect, or an exit a skewed clock stamped before its
+    # enqueue: the exit was `wait` after the enqueue.
     exited_at = (
         event.occurred_at
-        if event.event_type in _EXITS
+        if event.event_type in _EXITS and event.occurred_at >= session.enqueued_at
         else session.enqueued_at + timedelta(seconds=wait)
     )
     return replace(

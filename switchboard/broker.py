@@ -11,6 +11,7 @@ The settings below are also sound on real Kafka; nothing here is Tansu-only beha
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -24,6 +25,7 @@ SESSION_TIMEOUT_SEC = 6
 HEARTBEAT_INTERVAL_SEC = 1
 # Small producer batches keep Faust changelog recovery exact on Tansu.
 FAUST_PRODUCER_MAX_BATCH_SIZE = 64
+LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
 
 
 def producer_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
@@ -33,6 +35,8 @@ def producer_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
         "partitioner": "murmur2_random",
         "enable.idempotence": True,
         "linger.ms": 5,
+        # librdkafka's own lines, as JSON log lines rather than raw text on stderr.
+        "logger": LIBRDKAFKA_LOG,
         **extra,
     }
 
@@ -45,13 +49,14 @@ def consumer_config(bootstrap: str, group_id: str, **extra: Any) -> dict[str, An
         "enable.auto.commit": False,
         "session.timeout.ms": SESSION_TIMEOUT_SEC * 1000,
         "heartbeat.interval.ms": HEARTBEAT_INTERVAL_SEC * 1000,
+        "logger": LIBRDKAFKA_LOG,
         **extra,
     }
 
 
 def ensure_topics(bootstrap: str, topics: Iterable[Topic], partitions: int) -> None:
     """Creates the topics that are missing; existing ones are left as they are."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap}, logger=LIBRDKAFKA_LOG)
     existing = set(admin.list_topics(timeout=10).topics)
     wanted = [
         NewTopic(

@@ -25,6 +25,7 @@ from schemas.jsonio import record_from_json
 from schemas.registry.client import registry_client
 from schemas.topics import Topic
 from schemas.validate import validation_error
+from streams.late import BACKFILL_HEADER, BACKFILL_VALUE
 from switchboard.broker import ensure_topics, producer_config
 from switchboard.settings import Settings
 
@@ -50,8 +51,14 @@ class Publisher:
     `flush`), so the counters need no lock and the loop is never blocked by the producer.
     """
 
-    def __init__(self, settings: Settings, on_failure: FailureReport) -> None:
+    def __init__(
+        self, settings: Settings, on_failure: FailureReport, *, backfill: bool = False
+    ) -> None:
         self._settings = settings
+        # Imported history is marked so the worker exempts it from the late grace period.
+        self._headers: list[tuple[str, str | bytes | None]] | None = (
+            [(BACKFILL_HEADER, BACKFILL_VALUE)] if backfill else None
+        )
         self._bootstrap = settings.require_kafka()
         self._producer = Producer(
             producer_config(
@@ -68,10 +75,12 @@ class Publisher:
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, settings: Settings, on_failure: FailureReport
+        cls, settings: Settings, on_failure: FailureReport, *, backfill: bool = False
     ) -> AsyncIterator[Publisher]:
-        """A publisher for the configured broker and registry, flushed and closed on exit."""
-        publisher = cls(settings, on_failure)
+        """A publisher for the configured broker and registry, flushed and closed on exit.
+        With `backfill`, every message carries the `switchboard-backfill: 1` header: history
+        that the worker takes whatever its age."""
+        publisher = cls(settings, on_failure, backfill=backfill)
         try:
             yield publisher
         finally:
@@ -125,7 +134,9 @@ class Publisher:
         on_delivery = partial(self._delivered, context)
         while True:
             try:
-                self._producer.produce(topic, value, key, on_delivery=on_delivery)
+                self._producer.produce(
+                    topic, value, key, on_delivery=on_delivery, headers=self._headers
+                )
                 break
             except BufferError:
                 # The local queue is full: let the loop breathe while deliveries drain it.

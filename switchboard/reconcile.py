@@ -79,6 +79,12 @@ def summary(report: ReconcileReport, dry_run: bool) -> str:
         f" {report.leading} leading; {report.unmapped_statuses} unmapped statuses"
     ]
     lines += [f"  {_desync_line(d)}" for d in report.desyncs]
+    if report.unmapped:
+        lines.append("unmapped statuses (domain, status: deals, e.g.):")
+        lines += [
+            f"  {u.domain}, {u.status!r}: {u.count} (e.g. {', '.join(u.example_deal_ids)})"
+            for u in report.unmapped_by_count()
+        ]
     return "\n".join(lines)
 
 

@@ -19,15 +19,19 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str | None = Field(
         default=None,
+        description="Broker list host:port,... (unset: `up` starts the embedded broker).",
         validation_alias=AliasChoices(
             "KAFKA_BOOTSTRAP_SERVERS", "SWITCHBOARD_KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
     database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "SWITCHBOARD_DATABASE_URL")
+        default=None,
+        description="postgresql://... (unset: `up` starts an embedded PostgreSQL).",
+        validation_alias=AliasChoices("DATABASE_URL", "SWITCHBOARD_DATABASE_URL"),
     )
     schema_registry_url: str | None = Field(
         default=None,
+        description="A Confluent-compatible Schema Registry (unset: the API's built-in one).",
         validation_alias=AliasChoices("SCHEMA_REGISTRY_URL", "SWITCHBOARD_SCHEMA_REGISTRY_URL"),
     )
     # "user:password" for the registry's basic auth, Confluent's own setting. The built-in
@@ -35,48 +39,96 @@ class Settings(BaseSettings):
     schema_registry_basic_auth_user_info: str | None = Field(
         default=None,
         repr=False,
+        description="user:password every registry client sends (built-in registry: any user,"
+        " an admin token as the password).",
         validation_alias=AliasChoices(
             "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
             "SWITCHBOARD_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
         ),
     )
-    api_host: str = "127.0.0.1"
-    api_port: int = 8080
-    worker_web_port: int = 6066
+    api_host: str = Field(default="127.0.0.1", description="The API's bind address.")
+    api_port: int = Field(default=8080, description="The API's port.")
+    worker_web_port: int = Field(
+        default=6066, description="The worker's Prometheus endpoint on 127.0.0.1 (0: off)."
+    )
 
-    app_id: str = "switchboard"
-    topic_partitions: int = 6
+    app_id: str = Field(
+        default="switchboard",
+        description="Faust application id: the consumer group and changelog prefix.",
+    )
+    topic_partitions: int = Field(
+        default=6, description="Partitions of the topics Switchboard creates."
+    )
     # The worker's heartbeat (streams/heartbeat.py): /health calls it down after 3 missed beats,
     # and stalled when a partition's committed offset stood still for a whole window while
     # behind (contract 10).
-    heartbeat_interval_sec: float = 5.0
-    stall_window_sec: float = 30.0
-    # A batch is flushed when it holds this many events or when `batch_within_sec` has passed.
-    batch_size: int = 2000
-    batch_within_sec: float = 0.25
-    # How long a dedup key is remembered: duplicates arriving later than this are caught only
-    # by the database's natural keys, which make them harmless but not free.
-    dedup_ttl_sec: int = 7 * 24 * 3600
-    # MasterDeal SLA targets, e.g. "briefed=2d,offer_ready=5d,deal=30d"; unset: the defaults.
-    sla: str | None = None
-    sla_check_interval_sec: float = 5.0
+    heartbeat_interval_sec: float = Field(
+        default=5.0, description="How often each worker records its heartbeat for /health."
+    )
+    stall_window_sec: float = Field(
+        default=30.0,
+        description="A partition whose committed offset stood still this long while behind"
+        " is STALL.",
+    )
+    batch_size: int = Field(default=2000, description="A batch is processed at this many events.")
+    batch_within_sec: float = Field(
+        default=0.25, description="... or after this many seconds, whichever comes first."
+    )
+    # Duplicates arriving later than this are caught only by the database's natural keys, which
+    # make them harmless but not free.
+    dedup_ttl_sec: int = Field(
+        default=7 * 24 * 3600, description="How long dedup keys are remembered, in seconds."
+    )
+    sla: str | None = Field(
+        default=None,
+        description="MasterDeal SLA targets, e.g. briefed=2d,offer_ready=5d,deal=30d"
+        " (unset: the built-in ones).",
+    )
+    sla_check_interval_sec: float = Field(
+        default=5.0, description="How often the leader looks for silent SLA overruns."
+    )
     # Seed 7.4.2: a daily reconciliation of each domain's status with the master stage.
-    reconcile_interval_sec: float = 24 * 3600
+    reconcile_interval_sec: float = Field(
+        default=24 * 3600, description="How often the leader reconciles domain statuses."
+    )
     # Contact-centre analytics. An event older than `late_grace_sec` (against the wall clock) no
     # longer changes its interval: it goes to error.events as "late", so closed intervals that
     # were reported stay as reported. Raise it to backfill or replay older history.
-    late_grace_sec: float = 30 * 24 * 3600
-    # Contract 4: an event dated further ahead of the wall clock than this fails validation.
-    # At most a day: sinks.partitions never creates a partition more than a week ahead.
-    max_future_sec: float = Field(default=300.0, ge=0, le=24 * 3600)
-    # Months of raw events and facts kept; older monthly partitions are dropped daily.
-    retention_months: int = 13
-    retention_interval_sec: float = 24 * 3600
-    # Which source system is the master of each dimension kind: its versions win a conflict.
-    dimension_masters: str = "agent=hr,department=hr,queue=routing,channel=routing,topic=crm"
-    # The tenant of a deal whose domain events name none (contract 4).
-    default_enterprise: str = "default"
-    log_level: str = "INFO"
+    late_grace_sec: float = Field(
+        default=30 * 24 * 3600,
+        description="How old (by the wall clock) a live analytics event may be and still"
+        " change its interval, in seconds.",
+    )
+    # Contract 4. At most a day: sinks.partitions never creates a partition more than a week
+    # ahead.
+    max_future_sec: float = Field(
+        default=300.0,
+        ge=0,
+        le=24 * 3600,
+        description="How far ahead of the wall clock any time of an event may be, in seconds.",
+    )
+    retention_months: int = Field(
+        default=13,
+        ge=0,
+        description="Months of raw events and facts kept; older ones are dropped (0: forever).",
+    )
+    retention_interval_sec: float = Field(
+        default=24 * 3600, description="How often the leader drops expired partitions."
+    )
+    # Seed 002's "keep only hangup": ended calls keep their rows, their other events go.
+    call_events_retention_days: int = Field(
+        default=0,
+        description="Days after its hangup a call keeps its non-hangup call_events (0: forever).",
+    )
+    dimension_masters: str = Field(
+        default="agent=hr,department=hr,queue=routing,channel=routing,topic=crm",
+        description="The master source system of each dictionary kind: its versions win.",
+    )
+    # Contract 4.
+    default_enterprise: str = Field(
+        default="default", description="The tenant of a deal whose domain events name none."
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
     def require_kafka(self) -> str:
         if not self.kafka_bootstrap_servers:
@@ -155,3 +207,20 @@ def load_settings(**overrides: Any) -> Settings:
     ):
         settings.api_port = int(runtime["api_port"])
     return settings
+
+
+def environment_name(field: str) -> str:
+    """The environment variable of a setting: its documented name (the first alias)."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"SWITCHBOARD_{field.upper()}"
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """Every set setting as the environment a child process reads it back from."""
+    return {
+        environment_name(field): str(value)
+        for field in Settings.model_fields
+        if (value := getattr(settings, field)) is not None
+    }

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -21,13 +22,21 @@ from switchboard.embedded import EmbeddedBroker, free_port, start_broker, start_
 from switchboard.instance import AlreadyRunning, Instance, acquire, clean_up_after_crash
 from switchboard.migrate import upgrade
 from switchboard.processes import ChildProcess, ProcessMark, http_answers
-from switchboard.settings import RUNTIME_DIR, RUNTIME_FILE, Settings, read_runtime
+from switchboard.settings import (
+    RUNTIME_DIR,
+    RUNTIME_FILE,
+    Settings,
+    read_runtime,
+    settings_environment,
+)
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
 from switchboard.supervision import Supervisor, describe_exit
 
 # The development token sees exactly what `switchboard simulate` generates.
 DEV_ENTERPRISES = DEFAULT_ENTERPRISES
 DEFAULT_BROKER_PORT = 9092
+# The tokens `up` mints for itself, kept to be reused by the next `up` (mode 0600).
+TOKENS_FILE = RUNTIME_DIR / "tokens.json"
 
 
 class _Stop(Exception):
@@ -59,7 +68,7 @@ class _StopSignals:
 def _say(message: str) -> None:
     """To the terminal, if there still is one: after SIGHUP, writing to it fails."""
     with suppress(OSError):
-        print(message, file=sys.stderr, flush=True)
+        print(message, flush=True)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -86,20 +95,11 @@ def _wait_for_health(url: str, api: ChildProcess, timeout: float = 60) -> None:
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.require_kafka(),
-        "DATABASE_URL": settings.require_database(),
-        "SWITCHBOARD_API_PORT": str(settings.api_port),
-        "SWITCHBOARD_API_HOST": settings.api_host,
-        "SWITCHBOARD_LOG_LEVEL": settings.log_level,
-    }
-    # Only a configured registry is passed on: told of one, the API serves none of its own.
-    if settings.schema_registry_url:
-        env["SCHEMA_REGISTRY_URL"] = settings.schema_registry_url
-    if settings.schema_registry_basic_auth_user_info:
-        env["SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"] = settings.schema_registry_basic_auth_user_info
-    return env
+    """Every setting, flags included, as the worker's and the API's environment. Unset ones
+    stay unset: told of a registry, the API serves none of its own."""
+    settings.require_kafka()
+    settings.require_database()
+    return {**os.environ, **settings_environment(settings)}
 
 
 def run_up(settings: Settings) -> int:
@@ -200,11 +200,7 @@ def _spawn(command: str, env: dict[str, str]) -> ChildProcess:
 
 
 def _dev_token(settings: Settings) -> str:
-    from api.auth import create_token
-
-    return asyncio.run(
-        create_token(settings.require_database(), _dev_enterprises(settings), "switchboard up")
-    )
+    return _own_token(settings, "dev", _dev_enterprises(settings), admin=False)
 
 
 def _dev_enterprises(settings: Settings) -> list[str]:
@@ -217,12 +213,58 @@ def _ensure_registry_credential(settings: Settings) -> None:
     and by the commands run in another terminal (through the runtime file)."""
     if settings.schema_registry_url or settings.schema_registry_basic_auth_user_info:
         return
-    from api.auth import create_token
-
-    token = asyncio.run(
-        create_token(settings.require_database(), [], "switchboard up (service)", admin=True)
-    )
+    token = _own_token(settings, "service", [], admin=True)
     settings.schema_registry_basic_auth_user_info = f"switchboard:{token}"
+
+
+def _own_token(settings: Settings, role: str, enterprises: list[str], *, admin: bool) -> str:
+    """This home's `role` token: the previous `up`'s while it is live with the same rights,
+    else a new one, and the one it replaces revoked. So restarts add no token, and the one
+    printed stays valid."""
+    stored = _read_json(TOKENS_FILE)
+    previous = stored.get(role)
+    token = asyncio.run(
+        _reuse_or_mint(
+            settings.require_database(),
+            previous if isinstance(previous, str) else None,
+            enterprises,
+            admin=admin,
+            name=f"switchboard up ({role})",
+        )
+    )
+    if token != previous:
+        _write_private(TOKENS_FILE, {**stored, role: token})
+    return token
+
+
+async def _reuse_or_mint(
+    database_url: str, previous: str | None, enterprises: list[str], *, admin: bool, name: str
+) -> str:
+    from api.auth import create_token, live_token, revoke_token
+
+    if previous:
+        stored = await live_token(database_url, previous)
+        if stored and sorted(stored.enterprises) == sorted(enterprises) and stored.admin == admin:
+            return previous
+        if stored:
+            await revoke_token(database_url, stored.id)
+    return await create_token(database_url, enterprises, name, admin=admin)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    """Readable by this user only, from its first byte on: it holds credentials."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT leaves an older file's mode as it was
+    with os.fdopen(fd, "wb") as private_file:
+        private_file.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
 
 def _publish_runtime(settings: Settings, token: str) -> None:
@@ -237,11 +279,7 @@ def _publish_runtime(settings: Settings, token: str) -> None:
         "token": token,
         "pid": os.getpid(),
     }
-    # It holds an admin credential: readable by this user only, from its first byte on.
-    fd = os.open(RUNTIME_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # O_CREAT leaves an older file's mode as it was
-    with os.fdopen(fd, "wb") as runtime_file:
-        runtime_file.write(orjson.dumps(runtime, option=orjson.OPT_INDENT_2))
+    _write_private(RUNTIME_FILE, runtime)
 
 
 def _announce(settings: Settings, embedded: list[str], token: str) -> None:

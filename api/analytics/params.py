@@ -1,6 +1,7 @@
 """The query string of the analytics routes: validated into an AnalyticsQuery, or a 400.
 
-Every route takes `from` and `to` (required, half-open, at most MAX_RANGE apart), the filters
+Every route takes `from` and `to` (half-open, at most MAX_RANGE apart; see `query_range` for
+what a missing one means), the filters
 `queue_id`, `channel`, `agent_id`, `enterprise_id` (repeatable; within the token's enterprises,
 else 403), `attribution` and `sla_threshold_sec`; each route names what else it takes.
 """
@@ -18,10 +19,13 @@ from multidict import MultiMapping
 from api.analytics.query import AnalyticsQuery
 from api.auth import require_enterprises, token_scope
 from api.errors import invalid_parameter
-from api.params import check_names, enterprise_ids, one_of, optional_text, parse_time, required
+from api.params import check_names, enterprise_ids, one_of, optional_text, optional_time
 from streams.kpis import INTERVALS, Attribution, Filter, bucket_start
 
 MAX_RANGE = timedelta(days=400)
+ONE_DAY = timedelta(days=1)
+# `to` is exclusive: a `to` at midnight ends the day before.
+_INSTANT = timedelta(microseconds=1)
 # Buckets and samples are stepped past `to`; Python's calendar ends at 9999-12-31.
 LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 ATTRIBUTIONS = tuple(a.value for a in Attribution)
@@ -45,8 +49,7 @@ def parse_query(request: web.Request, *, extra: Collection[str] = ()) -> Analyti
     query = request.query
     check_names(query, COMMON_PARAMETERS | set(extra))
     wanted = enterprise_ids(query)
-    start = parse_time("from", required(query, "from"))
-    end = parse_time("to", required(query, "to"))
+    start, end = query_range(query, now=datetime.now(UTC))
     if end <= start:
         raise invalid_parameter("to", "must be later than `from`")
     if end > LATEST:
@@ -69,6 +72,31 @@ def parse_query(request: web.Request, *, extra: Collection[str] = ()) -> Analyti
     )
     require_enterprises(request, wanted)
     return replace(parsed, enterprises=tuple(sorted(set(wanted or token_scope(request)))))
+
+
+def query_range(query: MultiMapping[str], *, now: datetime) -> tuple[datetime, datetime]:
+    """`from` and `to`, a missing one defaulted to the current day (UTC), contract 6.
+
+    A newcomer's first request names no range and means "today". With only `from`, the range
+    runs to the end of the day of `from` or of today, whichever is later, so "since Monday"
+    includes today; with only `to`, it starts at the beginning of the day `to` falls in (or
+    today's, if `to` is later), so a single bound never yields an empty or inverted range.
+    """
+    start, end = optional_time(query, "from"), optional_time(query, "to")
+    today = day_start(now)
+    given = "from" if end is None else "to"
+    try:
+        if end is None:
+            end = max(today, day_start(start) if start else today) + ONE_DAY
+        if start is None:
+            start = min(today, day_start(end - _INSTANT))
+    except OverflowError:  # the one bound given is at the very edge of the calendar
+        raise invalid_parameter(given, "too close to the edge of the calendar") from None
+    return start, end
+
+
+def day_start(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def interval(query: MultiMapping[str], default: str | None = None) -> str | None:

@@ -13,17 +13,19 @@ Schema = dict[str, Any]
 _TIME = {"type": "string", "format": "date-time"}
 _COUNT = {"type": ["integer", "null"], "minimum": 0}
 _FLOAT = {"type": ["number", "null"]}
-_COUNTS = {"offered", "answered", "abandoned", "shortAbandoned", "flowOut"}
+_COUNTS = {"offered", "answered", "abandoned", "shortAbandoned", "flowOut", "blocked"}
 _DESCRIPTIONS = {
-    "offered": "Sessions entered (attributed to the range).",
+    "offered": "Sessions that tried to enter: entered plus blocked (attributed to the range).",
     "answered": "Sessions answered.",
     "abandoned": "Sessions abandoned after short_abandon_sec.",
     "shortAbandoned": "Sessions abandoned within short_abandon_sec (queue's, default 10 s).",
     "flowOut": "Sessions that left by timeout, empty queue, key press or transfer.",
+    "blocked": "Sessions refused entry (queue_log JOINEMPTY, JOINUNAVAIL, FULL): counted in"
+    " offered and in no other denominator.",
     "asaSec": "Σ wait of answered ÷ answered.",
     "avgWaitSec": "Σ wait of answered and abandoned ÷ (answered + abandoned).",
     "slaPct": "Answered with wait ≤ T ÷ (answered + abandoned) * 100.",
-    "abandonRatePct": "Abandoned ÷ (offered - short abandoned) * 100.",
+    "abandonRatePct": "Abandoned ÷ (offered - short abandoned - blocked) * 100.",
     "ahtSec": "(talk + wrap-up) ÷ handled.",
     "responseSec": "Digital: nearest-rank p95 of customer message → next agent reply.",
 }
@@ -42,15 +44,15 @@ def _query(name: str, description: str, schema: Schema, *, required: bool = Fals
 RANGE_PARAMETERS: list[Schema] = [
     _query(
         "from",
-        "Start of the range, inclusive (ISO 8601; no offset means UTC).",
+        "Start of the range, inclusive (ISO 8601; no offset means UTC). Default: the start"
+        " of the current UTC day (of the day `to` falls in, if that is earlier).",
         _TIME,
-        required=True,
     ),
     _query(
         "to",
-        f"End of the range, exclusive; at most {MAX_RANGE.days} days after `from`.",
+        f"End of the range, exclusive; at most {MAX_RANGE.days} days after `from`. Default:"
+        " the end of the current UTC day (of the day of `from`, if that is later).",
         _TIME,
-        required=True,
     ),
     {
         "name": "enterprise_id",

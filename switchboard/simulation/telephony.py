@@ -331,6 +331,7 @@ class TelephonyScenario:
             "data_source": data_source,
             "asterisk_host": call.enterprise.asterisk_host,
             "raw": _asterisk_payload(call, step, occurred_at),
+            "mongo_id": None,
         }
         return SimEvent(step.at, CALLS_TOPIC, call.call_id, record)
 
@@ -351,6 +352,8 @@ class TelephonyScenario:
             "ring_sec": step.ring_sec,
             "position": step.position,
             "channel": "voice",
+            # Live traffic: no source line order, the worker places it by time.
+            "sequence": None,
         }
         return SimEvent(step.at, QUEUE_TOPIC, call.call_id, record)
 

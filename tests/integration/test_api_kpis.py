@@ -43,6 +43,7 @@ async def test_one_hour_by_hand(world: World) -> None:
         "abandoned": 2,
         "shortAbandoned": 1,
         "flowOut": 1,
+        "blocked": 0,
         "asaSec": pytest.approx(190 / 6),
         "avgWaitSec": pytest.approx(280 / 8),
         # support T=20: s1 (15 s) and s6 (20 s); sales T=30: s9 (5 s); of 6 answered + 2 abandoned
@@ -304,7 +305,6 @@ GOOD = "from=2025-03-10T10:00:00Z&to=2025-03-10T11:00:00Z"
 @pytest.mark.parametrize(
     ("query", "parameter"),
     [
-        ("to=2025-03-10T11:00:00Z", "from"),
         ("from=2025-03-10T10:00:00Z", "to"),
         ("from=yesterday&to=2025-03-10T11:00:00Z", "from"),
         ("from=2025-03-10T11:00:00Z&to=2025-03-10T11:00:00Z", "to"),

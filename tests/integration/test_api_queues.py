@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -135,8 +135,25 @@ async def test_a_queue_filter_lists_the_agents_active_in_that_queue(world: World
 
 @pytest.mark.parametrize("route", ["queues", "operators"])
 async def test_bad_parameters_are_400(world: World, route: str) -> None:
-    body = await world.get(f"/api/{route}?from=2025-03-10T10:00:00Z", world.e1, status=400)
+    inverted = f"from={iso(at(60))}&to={iso(at(0))}"
+    body = await world.get(f"/api/{route}?{inverted}", world.e1, status=400)
     unknown = await world.get(f"{path(route, at(0), at(60))}&interval=1h", world.e1, status=400)
 
     assert body["error"]["parameter"] == "to"
     assert unknown["error"]["parameter"] == "interval"
+
+
+@pytest.mark.parametrize(
+    "route", ["kpis", "queues", "operators", "timeseries?metric=offered&interval=1h"]
+)
+async def test_no_range_means_the_current_utc_day(world: World, route: str) -> None:
+    """Contract 6: a newcomer's first request names no range."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    body = await world.get(f"/api/{route}", world.e1)
+
+    if route == "kpis":
+        assert (body["from"], body["to"]) == (iso(today), iso(today + timedelta(days=1)))
+    only_from = await world.get(f"/api/kpis?from={iso(at(0))}", world.e1, status=400)
+    assert only_from["error"]["parameter"] == "to"  # 2025 to the end of today: over 400 days
+    only_to = await world.get(f"/api/kpis?to={iso(at(60))}", world.e1)
+    assert (only_to["from"], only_to["to"]) == (iso(at(60).replace(hour=0)), iso(at(60)))

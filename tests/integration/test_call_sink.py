@@ -112,3 +112,19 @@ def test_another_tenants_events_never_move_or_change_a_call(
     assert list(result.reasons) == [0]
     after = {name: [tuple(r) for r in run(loop, conn.fetch(sql))] for name, sql in SNAPSHOT.items()}
     assert after == before
+
+
+def test_the_write_names_the_events_that_were_new_rows(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    """What streams.ingest counts as written; the rest of a batch the database already held."""
+    run(loop, rows_after(conn, []))
+    first = run(loop, write_call_events(conn, RING_GROUP_ANSWERED[:2]))
+    again = run(loop, write_call_events(conn, RING_GROUP_ANSWERED))
+    # A downloaded copy of a live call is no new row either.
+    copies = run(loop, write_call_events(conn, DOWNLOADED))
+    assert [getattr(w, "new_keys", None) for w in (first, again, copies)] == [
+        {e.event_key for e in RING_GROUP_ANSWERED[:2]},
+        {e.event_key for e in RING_GROUP_ANSWERED[2:]},
+        frozenset(),
+    ]

@@ -86,6 +86,11 @@ QUEUE_EVENTS = [
     queue(17, "c7", "callback", "enqueue", 1790),
     queue(18, "c7", "callback", "enqueue", 890),
     queue(19, "c7", "callback", "abandon", 1805),
+    # A refused caller, and a CONNECT a skewed clock stamped before its ENTERQUEUE: the line
+    # order (`sequence`) still reads it as that session's answer.
+    queue(20, "c8", "intake", "blocked", 2000),
+    queue(21, "c9", "intake", "enqueue", 2400, sequence=1),
+    queue(22, "c9", "intake", "connect", 2398, agent_id="153", wait_sec=3, sequence=2),
 ]
 AGENT_EVENTS = [
     agent(1, "151", "login", 0),
@@ -464,11 +469,15 @@ def test_partitions_are_made_for_each_month_and_dropped_after_the_retention(
                 for t in ("queue_event", "agent_event", "fact_interaction_timing")
             }
             async with conn.transaction():
+                kept_forever = await drop_expired(
+                    conn, now=datetime(2027, 12, 5, tzinfo=UTC), retention_months=0
+                )
                 dropped = await drop_expired(
                     conn, now=datetime(2027, 12, 5, tzinfo=UTC), retention_months=13
                 )
             return {
                 "made": made,
+                "kept_forever": kept_forever,
                 "dropped": sorted(dropped),
                 "queue_events": await conn.fetchval("SELECT count(*) FROM queue_event"),
                 "buckets": await conn.fetch(
@@ -487,6 +496,7 @@ def test_partitions_are_made_for_each_month_and_dropped_after_the_retention(
             "fact_interaction_timing_y2026m11",
         ],
     }
+    assert result["kept_forever"] == []
     # 13 months before December 2027 is November 2026: October goes, November stays.
     assert result["dropped"] == [
         "agent_event_y2026m10",

@@ -156,25 +156,54 @@ def test_a_dry_run_reports_the_lag_and_writes_nothing(
     assert run(loop, snapshot(conn)) == before
 
 
+# Four deals in sync, each with CRM at a status the mapping does not know.
+UNMAPPED = [
+    replace(e, event_key=f"{n}-{e.event_key}", event_id=f"{n}-{e.event_id}", deal_id=f"D-{n}")
+    for n in range(4)
+    for e in [
+        event(1, "crm.deal.created", 0, "Deal Created"),
+        event(2, "media.mediaplan.ready", 1, "Plan Ready"),
+        event(3, "crm.deal.updated", 2, "Awaiting Client"),
+    ]
+]
+
+
 def test_unmapped_statuses_are_counted_and_deals_are_paged(
     conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
 ) -> None:
-    # Three deals in sync, each with CRM at a status the mapping does not know, in pages of two.
-    deals = [
-        replace(e, event_key=f"{n}-{e.event_key}", event_id=f"{n}-{e.event_id}", deal_id=f"D-{n}")
-        for n in range(3)
-        for e in [
-            event(1, "crm.deal.created", 0, "Deal Created"),
-            event(2, "media.mediaplan.ready", 1, "Plan Ready"),
-            event(3, "crm.deal.updated", 2, "Awaiting Client"),
-        ]
-    ]
-    run(loop, written(conn, deals))
+    run(loop, written(conn, UNMAPPED))
 
     report = run(loop, reconcile(conn, sla=POLICY, now=NOW, repair=True, page_size=2))
 
-    assert (report.checked, report.in_sync, report.unmapped_statuses) == (3, 3, 3)
+    assert (report.checked, report.in_sync, report.unmapped_statuses) == (4, 4, 4)
     assert report.desyncs == []
+    [unmapped] = report.to_json()["unmapped"]
+    examples = unmapped.pop("example_deal_ids")
+    assert unmapped == {"domain": "crm", "status": "Awaiting Client", "count": 4}
+    assert len(examples) == 3 and set(examples) < {"D-0", "D-1", "D-2", "D-3"}
+
+
+def test_the_dry_run_names_the_unmapped_statuses_in_both_outputs(
+    make_database: Callable[[], str], loop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    url = make_database()
+    run(loop, _write(url, [*UNMAPPED, *LAGGING]))
+    env = {"DATABASE_URL": url, "SWITCHBOARD_HOME": str(tmp_path)}
+
+    text = reconcile_cli(env, "--dry-run")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].endswith("; 4 unmapped statuses")
+    at = lines.index("unmapped statuses (domain, status: deals, e.g.):")
+    assert lines[at + 1].startswith("  crm, 'Awaiting Client': 4 (e.g. D-")
+    assert len(lines[at + 1].split("e.g. ")[1].split(", ")) == 3
+
+    as_json = reconcile_cli(env, "--dry-run", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    [unmapped] = orjson.loads(as_json.stdout)["unmapped"]
+    examples = unmapped.pop("example_deal_ids")
+    assert unmapped == {"domain": "crm", "status": "Awaiting Client", "count": 4}
+    assert len(examples) == 3 and set(examples) < {"D-0", "D-1", "D-2", "D-3"}
 
 
 def test_the_cli_repairs_and_prints_a_summary_without_a_broker(

@@ -25,6 +25,7 @@ CALL_EVENT: dict[str, Any] = {
     "data_source": "live",
     "asterisk_host": "pbx-1",
     "raw": None,
+    "mongo_id": None,
 }
 
 

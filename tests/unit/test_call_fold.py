@@ -126,3 +126,114 @@ def test_any_permutation_and_duplication_yields_the_same_rows(events: list[CallE
         expected.participants,
         expected.events,
     )
+
+
+# --- participants as seed 002 means them: own dial time, seconds rung until answer or refusal --
+
+
+def participants(
+    events: list[CallEvent],
+) -> dict[str, tuple[int | None, datetime | None, int | None]]:
+    """extension -> (ring_order, dial_start, ring_duration)."""
+    return {
+        p.extension: (p.ring_order, p.dial_start, p.ring_duration)
+        for p in fold_call(events).participants
+    }
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+GROUP = ("150", "151", "162")
+# A ring group dialled in one event, answered by 151 after 8 s, the call hung up at 143 s.
+RING_GROUP_LONG_TALK = [
+    event(1, "start", 0),
+    event(2, "dial", 1, extensions=GROUP),
+    event(3, "bridge", 9, extension="151"),
+    event(4, "hangup", 143, extension="151", call_status="answered"),
+]
+# Asterisk-style: a dial per member, each repeating the whole ring list in `extensions`.
+RING_GROUP_DIALLED_APART = [
+    event(1, "start", 0, extensions=GROUP),
+    event(2, "dial", 1, extension="150", extensions=GROUP),
+    event(3, "dial", 3, extension="151", extensions=GROUP),
+    event(4, "dial", 5, extension="162", extensions=GROUP),
+    event(5, "bridge", 11, extension="162", extensions=GROUP),
+    event(6, "hangup", 90, extension="162", call_status="answered", extensions=GROUP),
+]
+# A ring list hunted one member at a time: `extensions` is the list so far; 150 refuses.
+SEQUENTIAL = [
+    event(1, "start", 0),
+    event(2, "dial", 1, extension="150", extensions=("150",)),
+    event(3, "hangup", 6, extension="150", call_status="busy", extensions=("150",)),
+    event(4, "dial", 16, extension="151", extensions=("150", "151")),
+    event(5, "dial", 31, extension="162", extensions=("150", "151", "162")),
+    event(6, "bridge", 35, extension="162", extensions=("150", "151", "162")),
+    event(7, "hangup", 95, extension="162", call_status="answered", extensions=GROUP),
+]
+
+
+def test_a_member_answered_elsewhere_rang_until_the_answer_not_the_hangup() -> None:
+    assert participants(RING_GROUP_LONG_TALK) == {
+        "150": (1, at(1), 8),
+        "151": (2, at(1), 8),
+        "162": (3, at(1), 8),
+    }
+
+
+def test_each_member_dialled_apart_has_its_own_dial_time() -> None:
+    assert participants(RING_GROUP_DIALLED_APART) == {
+        "150": (1, at(1), 10),
+        "151": (2, at(3), 8),
+        "162": (3, at(5), 6),
+    }
+
+
+def test_a_sequential_ring_list_rings_each_member_from_its_own_dial() -> None:
+    # 150 refused after 5 s; 151 rang on until 162 answered; 162 rang 4 s.
+    assert participants(SEQUENTIAL) == {
+        "150": (1, at(1), 5),
+        "151": (2, at(16), 19),
+        "162": (3, at(31), 4),
+    }
+
+
+def test_a_member_dialled_after_the_answer_rings_until_its_own_end() -> None:
+    transferred = [*RING_GROUP_LONG_TALK, event(5, "dial", 30, extension="170")]
+    assert participants(transferred)["170"] == (4, at(30), 113)
+
+
+def test_unanswered_members_ring_until_the_call_ends() -> None:
+    unanswered = [
+        event(1, "start", 0),
+        event(2, "dial", 1, extensions=("150", "151")),
+        event(3, "hangup", 21, call_status="no_answer"),
+    ]
+    assert participants(unanswered) == {"150": (1, at(1), 20), "151": (2, at(1), 20)}
+
+
+def test_a_member_only_listed_is_dated_by_the_first_dial_listing_it() -> None:
+    listed = [
+        event(1, "dial", 1, extension="150", extensions=("150", "151")),
+        event(2, "hangup", 9, call_status="no_answer"),
+    ]
+    assert participants(listed) == {"150": (1, at(1), 8), "151": (2, at(1), 8)}
+
+
+def test_the_caller_of_an_outgoing_call_takes_part_undialled() -> None:
+    outgoing = [
+        event(1, "start", 0, call_type="outgoing", extension="150"),
+        event(2, "dial", 1, call_type="outgoing", extension="150"),
+        event(3, "hangup", 7, call_type="outgoing", extension="150", call_status="no_answer"),
+    ]
+    assert participants(outgoing) == {"150": (1, at(1), 6)}
+
+
+@given(st.sampled_from([RING_GROUP_DIALLED_APART, SEQUENTIAL]), st.data())
+def test_ring_lists_fold_alike_in_any_order_with_duplicates(
+    events: list[CallEvent], data: st.DataObject
+) -> None:
+    extra = data.draw(st.lists(st.sampled_from(events), max_size=6))
+    shuffled = data.draw(st.permutations([*events, *extra]))
+    assert fold_call(shuffled).participants == fold_call(events).participants

@@ -88,6 +88,7 @@ def test_the_quarter_hour_by_hand() -> None:
         "abandoned": 1,
         "shortAbandoned": 1,
         "flowOut": 1,
+        "blocked": 0,
         "asaSec": 20.0,  # (10 + 30) / 2
         "avgWaitSec": pytest.approx(80 / 3),  # (10 + 30 + 40) / 3; short abandons left out
         "slaPct": pytest.approx(100 / 3),  # 1 within 20 s / (2 answered + 1 abandoned)

@@ -97,6 +97,7 @@ def test_the_kpis_of_a_tiny_centre_worked_out_by_hand() -> None:
         "abandoned": 1,  # the 3 s abandon is short (limit 5 s): counted apart
         "shortAbandoned": 1,
         "flowOut": 1,
+        "blocked": 0,
         "asaSec": 20.0,  # (10 + 30) / 2
         "avgWaitSec": pytest.approx(80 / 3),  # (10 + 30 + 40) / 3
         "slaPct": pytest.approx(100 / 3),  # only the 10 s answer is within 20 s, of 3

@@ -101,6 +101,7 @@ class Renderer:
             "call_status": call_status,
             "data_source": "live",
             "asterisk_host": self.enterprise.asterisk_host,
+            "mongo_id": None,
             "raw": asterisk_payload(
                 self.enterprise,
                 event_type=event_type,
@@ -143,6 +144,8 @@ class Renderer:
             "ring_sec": _seconds(ring_ms),
             "position": position,
             "channel": "voice",
+            # Live traffic: no source line order, the worker places it by time.
+            "sequence": None,
         }
         self._emit(at_ms, QUEUE, call_id, record)
 

@@ -50,6 +50,7 @@ KPI_FIELDS = (
     "abandoned",
     "shortAbandoned",
     "flowOut",
+    "blocked",
     "asaSec",
     "avgWaitSec",
     "slaPct",
@@ -113,6 +114,8 @@ class Tally:
             "abandoned": self.abandoned,
             "shortAbandoned": self.short_abandoned,
             "flowOut": self.flow_out,
+            # The simulated callers always get in: nobody is refused entry.
+            "blocked": 0,
             "asaSec": _seconds(self.answered_wait_ms, self.answered),
             "avgWaitSec": _seconds(self.answered_wait_ms + self.abandoned_wait_ms, counted),
             "slaPct": _percent(self.within_sla, counted),
