@@ -9,18 +9,14 @@ Master.csv (its defaults: no uniqueid, no userfield) and cdr_sqlite3_custom's `c
 from __future__ import annotations
 
 import asyncio
-import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
-
 from bench.cdr_files import generate, write_master_csv, write_sqlite3_custom
 from bench.command import import_bench_command
-from bench.report import Rate
+from bench.report import ImportRate, ImportReport, Rate
 from bench.stack import DEFAULT_ADMIN_URL, embedded_stack
 from schemas.cdr import parse_cdr
 from schemas.topics import TELEPHONY_CALLS
@@ -32,50 +28,6 @@ FIRST = datetime(2013, 3, 4, 9, 0, tzinfo=UTC)  # history, as imports are
 BASELINE_PASSES = 3
 
 
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    rows: int
-    baseline: Rate
-    baseline_passes: tuple[float, ...]
-    imported: Rate
-
-    @property
-    def ratio(self) -> float:
-        return self.imported.per_sec / self.baseline.per_sec
-
-
-@dataclass(frozen=True)
-class Result:
-    layouts: tuple[Layout, ...]
-
-    def as_text(self) -> str:
-        lines = []
-        for layout in self.layouts:
-            passes = " / ".join(f"{p:,.0f}" for p in layout.baseline_passes)
-            lines += [
-                f"{layout.name}: {layout.rows:,} rows",
-                f"  read + parse (no publish)   {layout.baseline.per_sec:,.0f} rows/s"
-                f" (passes {passes})",
-                f"  import (publish, flushed)   {layout.imported.per_sec:,.0f} rows/s"
-                f" ({layout.imported.seconds:.1f} s)",
-                f"  ratio                       {layout.ratio:.3f}",
-            ]
-        return "\n".join(lines)
-
-    def as_json(self) -> bytes:
-        return orjson.dumps(
-            [
-                {
-                    **asdict(layout),
-                    "baseline_per_sec": layout.baseline.per_sec,
-                    "ratio": layout.ratio,
-                }
-                for layout in self.layouts
-            ]
-        )
-
-
 def read_and_parse(path: Path) -> Rate:
     started = time.perf_counter()
     rows = read_rows(str(path))
@@ -84,7 +36,7 @@ def read_and_parse(path: Path) -> Rate:
     return Rate(len(rows), time.perf_counter() - started)
 
 
-def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
+def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> ImportReport:
     records = generate(calls, seed=seed, first=FIRST)
     layouts = []
     with tempfile.TemporaryDirectory(prefix="bench-cdr-") as tmp:
@@ -100,7 +52,7 @@ def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
             asyncio.run(_create_topic(settings))
             for name, path in files.items():
                 layouts.append(_measure(settings, name, path))
-    return Result(tuple(layouts))
+    return ImportReport(tuple(layouts))
 
 
 async def _create_topic(settings: Settings) -> None:
@@ -108,9 +60,8 @@ async def _create_topic(settings: Settings) -> None:
         await publisher.prepare([TELEPHONY_CALLS])
 
 
-def _measure(settings: Settings, name: str, path: Path) -> Layout:
+def _measure(settings: Settings, name: str, path: Path) -> ImportRate:
     passes = [read_and_parse(path) for _ in range(BASELINE_PASSES)]
-    rows = passes[0].events
     started = time.perf_counter()
     status = asyncio.run(
         import_cdr(settings, str(path), enterprise_id="bench", asterisk_host=name, tz="UTC")
@@ -118,9 +69,7 @@ def _measure(settings: Settings, name: str, path: Path) -> Layout:
     seconds = time.perf_counter() - started
     if status != 0:
         raise RuntimeError(f"the import of {name} exited with status {status}")
-    rates = [p.per_sec for p in passes]
-    median = statistics.median(rates)
-    return Layout(name, rows, Rate(rows, rows / median), tuple(rates), Rate(rows, seconds))
+    return ImportRate.of(name, "rows", passes, seconds)
 
 
 main = import_bench_command(

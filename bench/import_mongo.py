@@ -10,52 +10,17 @@ bench.mongo_export's: Extended JSON, about 1% malformed records.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import orjson
 
 from bench.command import import_bench_command
 from bench.mongo_export import generate
-from bench.report import Rate
+from bench.report import ImportRate, ImportReport, Rate
 from bench.stack import DEFAULT_ADMIN_URL, embedded_stack
 from schemas.mongo_calls import Skipped, call_from_document, read_export
 from switchboard.imports.mongo_calls import file_documents, import_mongo_calls
 from switchboard.settings import Settings
-
-
-@dataclass(frozen=True)
-class Result:
-    records: int
-    events: int
-    baseline: Rate
-    baseline_passes: tuple[float, ...]
-    imported: Rate
-
-    @property
-    def ratio(self) -> float:
-        return self.imported.per_sec / self.baseline.per_sec
-
-    def as_text(self) -> str:
-        passes = " / ".join(f"{p:,.0f}" for p in self.baseline_passes)
-        return "\n".join(
-            [
-                f"mongoexport records         {self.records:,} ({self.events:,} call events)",
-                f"read + map (no publish)     {self.baseline.per_sec:,.0f} records/s"
-                f" (passes {passes})",
-                f"import (publish, flushed)   {self.imported.per_sec:,.0f} records/s"
-                f" ({self.imported.seconds:.1f} s)",
-                f"ratio                       {self.ratio:.3f}",
-            ]
-        )
-
-    def as_json(self) -> bytes:
-        return orjson.dumps(
-            {**asdict(self), "baseline_per_sec": self.baseline.per_sec, "ratio": self.ratio}
-        )
 
 
 def read_and_map(path: Path) -> tuple[Rate, int]:
@@ -71,13 +36,13 @@ def read_and_map(path: Path) -> tuple[Rate, int]:
     return Rate(records, time.perf_counter() - started), events
 
 
-def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
+def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> ImportReport:
     with tempfile.TemporaryDirectory(prefix="bench-mongo-") as tmp:
         workdir = Path(tmp)
         path = workdir / "calls.json"
         path.write_text(generate(calls, seed=seed).text)
         passes = [read_and_map(path) for _ in range(3)]
-        records, events = passes[0][0].events, passes[0][1]
+        events = passes[0][1]
         with embedded_stack(workdir, admin_url) as stack:
             # No database: the figure is reading, mapping and publishing, not the worker's.
             settings = Settings(
@@ -92,11 +57,8 @@ def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
             seconds = time.perf_counter() - started
         if status != 0:
             raise RuntimeError(f"the import exited with status {status}")
-    rates = [rate.per_sec for rate, _ in passes]
-    median = statistics.median(rates)
-    return Result(
-        records, events, Rate(records, records / median), tuple(rates), Rate(records, seconds)
-    )
+    name = f"mongoexport ({events:,} call events)"
+    return ImportReport((ImportRate.of(name, "records", [rate for rate, _ in passes], seconds),))
 
 
 main = import_bench_command(

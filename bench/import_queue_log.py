@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from datetime import UTC
 from pathlib import Path
 
-import orjson
-
 from bench.command import import_bench_command
-from bench.report import Rate
+from bench.report import ImportRate, ImportReport, Rate
 from bench.stack import DEFAULT_ADMIN_URL, embedded_stack
 from schemas.queue_log import parse_queue_log
 from switchboard.imports.queue_log import import_queue_log, read_lines
@@ -61,36 +57,6 @@ def queue_log_lines(calls: int, seed: int) -> Iterator[str]:
             yield f"{at + 300}|NONE|{queue}|{agent}|UNPAUSE|"
 
 
-@dataclass(frozen=True)
-class Result:
-    lines: int
-    baseline: Rate
-    baseline_passes: tuple[float, ...]
-    imported: Rate
-
-    @property
-    def ratio(self) -> float:
-        return self.imported.per_sec / self.baseline.per_sec
-
-    def as_text(self) -> str:
-        passes = " / ".join(f"{p:,.0f}" for p in self.baseline_passes)
-        return "\n".join(
-            [
-                f"queue_log lines             {self.lines:,}",
-                f"read + parse (no publish)   {self.baseline.per_sec:,.0f} lines/s"
-                f" (passes {passes})",
-                f"import (publish, flushed)   {self.imported.per_sec:,.0f} lines/s"
-                f" ({self.imported.seconds:.1f} s)",
-                f"ratio                       {self.ratio:.3f}",
-            ]
-        )
-
-    def as_json(self) -> bytes:
-        return orjson.dumps(
-            {**asdict(self), "baseline_per_sec": self.baseline.per_sec, "ratio": self.ratio}
-        )
-
-
 def read_and_parse(path: Path) -> Rate:
     started = time.perf_counter()
     lines = read_lines(str(path))
@@ -99,13 +65,12 @@ def read_and_parse(path: Path) -> Rate:
     return Rate(len(lines), time.perf_counter() - started)
 
 
-def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
+def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> ImportReport:
     with tempfile.TemporaryDirectory(prefix="bench-queue-log-") as tmp:
         workdir = Path(tmp)
         path = workdir / "queue_log"
         path.write_text("\n".join(queue_log_lines(calls, seed)) + "\n")
         passes = [read_and_parse(path) for _ in range(3)]
-        lines = passes[0].events
         with embedded_stack(workdir, admin_url) as stack:
             settings = Settings(
                 kafka_bootstrap_servers=stack.bootstrap, schema_registry_url=stack.registry_url
@@ -117,9 +82,7 @@ def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
             seconds = time.perf_counter() - started
         if status != 0:
             raise RuntimeError(f"the import exited with status {status}")
-    rates = [p.per_sec for p in passes]
-    median = statistics.median(rates)
-    return Result(lines, Rate(lines, lines / median), tuple(rates), Rate(lines, seconds))
+    return ImportReport((ImportRate.of("queue_log", "lines", passes, seconds),))
 
 
 main = import_bench_command(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -170,3 +171,56 @@ def _tansu_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return "tansu (version unknown)"
     return completed.stdout.strip() or "tansu (version unknown)"
+
+
+@dataclass(frozen=True)
+class ImportRate:
+    """An import command against reading and parsing the same file with no publishing, in the
+    same run: `count` records (lines, rows), the baseline at the median of its passes."""
+
+    name: str
+    unit: str
+    count: int
+    baseline: Rate
+    baseline_passes: tuple[float, ...]
+    imported: Rate
+
+    @classmethod
+    def of(cls, name: str, unit: str, passes: list[Rate], import_seconds: float) -> ImportRate:
+        count = passes[0].events
+        rates = tuple(p.per_sec for p in passes)
+        median = statistics.median(rates)
+        return cls(
+            name, unit, count, Rate(count, count / median), rates, Rate(count, import_seconds)
+        )
+
+    @property
+    def ratio(self) -> float:
+        return self.imported.per_sec / self.baseline.per_sec
+
+    def text_lines(self) -> list[str]:
+        passes = " / ".join(f"{p:,.0f}" for p in self.baseline_passes)
+        return [
+            f"{self.name}: {self.count:,} {self.unit}",
+            f"  read + parse (no publish)   {self.baseline.per_sec:,.0f} {self.unit}/s"
+            f" (passes {passes})",
+            f"  import (publish, flushed)   {self.imported.per_sec:,.0f} {self.unit}/s"
+            f" ({self.imported.seconds:.1f} s)",
+            f"  ratio                       {self.ratio:.3f}",
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "baseline_per_sec": self.baseline.per_sec, "ratio": self.ratio}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import benchmark prints: one rate per file layout."""
+
+    rates: tuple[ImportRate, ...]
+
+    def as_text(self) -> str:
+        return "\n".join(line for rate in self.rates for line in rate.text_lines())
+
+    def as_json(self) -> bytes:
+        return orjson.dumps([rate.to_json() for rate in self.rates])

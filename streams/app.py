@@ -64,7 +64,6 @@ from streams.errors import TENANT_STAGE, error_record
 from streams.heartbeat import ProgressWindow
 from streams.ingest import ErrorSink, Refusals, TopicIngest
 from streams.interactions import InteractionEvent
-from streams.late import LateCheck, late_check
 from streams.masterdeal import (
     SLA_BREACHED_TOPIC,
     DealEvent,
@@ -349,7 +348,7 @@ def _fetched_end(consumer: Consumer, tp: TP) -> int | None:
 
 def _telephony_analytics(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
     """Queue and agent events into the contact-centre facts; too-late events are refused."""
-    late = late_check(runtime.settings.late_grace_sec)
+    late = runtime.settings.late_grace_sec
     _pipeline(
         app,
         runtime,
@@ -357,7 +356,7 @@ def _telephony_analytics(app: faust.App, runtime: Runtime, errors: ErrorSink) ->
         TELEPHONY_QUEUE,
         QueueEvent.from_record,
         write_queue_events,
-        too_late=late,
+        late_grace_sec=late,
     )
     _pipeline(
         app,
@@ -366,7 +365,7 @@ def _telephony_analytics(app: faust.App, runtime: Runtime, errors: ErrorSink) ->
         TELEPHONY_AGENTS,
         AgentEvent.from_record,
         write_agent_events,
-        too_late=late,
+        late_grace_sec=late,
     )
 
 
@@ -379,7 +378,7 @@ def _digital_and_reference(app: faust.App, runtime: Runtime, errors: ErrorSink) 
     async def write_dimensions(conn: asyncpg.Connection, events: Sequence[DimensionEvent]) -> int:
         return await write_dimension_events(conn, events, masters=masters)
 
-    late = late_check(settings.late_grace_sec)
+    late = settings.late_grace_sec
     _pipeline(
         app,
         runtime,
@@ -387,7 +386,7 @@ def _digital_and_reference(app: faust.App, runtime: Runtime, errors: ErrorSink) 
         DIGITAL_MESSAGES,
         MessageEvent.from_record,
         write_messages,
-        too_late=late,
+        late_grace_sec=late,
     )
     _pipeline(app, runtime, errors, CRM_OUTCOMES, OutcomeEvent.from_record, write_outcomes)
     _pipeline(
@@ -434,7 +433,7 @@ def _pipeline(
     to_event: Callable[[str, dict[str, Any]], T],
     write: Callable[[asyncpg.Connection, Sequence[T]], Awaitable[object]],
     *,
-    too_late: LateCheck | None = None,
+    late_grace_sec: float | None = None,
 ) -> None:
     """An agent for `topic` with its dedup table and the timer that expires it."""
     settings = runtime.settings
@@ -457,7 +456,7 @@ def _pipeline(
         errors=errors,
         to_event=to_event,
         write=runtime.writer(write),
-        too_late=too_late,
+        late_grace_sec=late_grace_sec,
         max_future_sec=settings.max_future_sec,
     )
 
@@ -490,8 +489,9 @@ def _pipeline(
             if (lasted := failing.ended()) is not None:
                 log.info("batches succeed again", topic=topic.name, failed_sec=round(lasted, 1))
             now = time.time()
-            for m in messages:
-                runtime.processed_at[(m.topic, m.partition)] = now
+            runtime.processed_at.update(
+                dict.fromkeys({(m.topic, m.partition) for m in messages}, now)
+            )
 
     @app.timer(interval=max(60.0, settings.dedup_ttl_sec / 24))
     @guarded(f"expire_dedup_keys:{topic.name}")

@@ -11,6 +11,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
@@ -22,7 +23,7 @@ from sinks.postgres import TRANSIENT_ERRORS, until_durable
 from streams import metrics
 from streams.dedup import dedup_key
 from streams.late import STAGE as LATE_STAGE
-from streams.late import LateCheck, is_backfill
+from streams.late import is_backfill, too_late
 from streams.messages import Message
 from streams.outage import any_error, wait_out
 from streams.state import Seen, SeenEvents
@@ -101,8 +102,8 @@ class TopicIngest(Generic[T]):
     to_event: Callable[[str, dict[str, Any]], T]
     # Writes a batch all-or-nothing; raises on failure.
     write: Callable[[Sequence[T]], Awaitable[object]]
-    # Refuses events too old to change what was reported (streams.late); None accepts any age.
-    too_late: LateCheck | None = None
+    # Events older than this (streams.late) are refused, backfills aside; None accepts any age.
+    late_grace_sec: float | None = None
     # Contract 4: events dated further ahead of the wall clock fail validation.
     max_future_sec: float = DEFAULT_MAX_FUTURE_SEC
 
@@ -138,18 +139,22 @@ class TopicIngest(Generic[T]):
 
     async def _accept(self, messages: Sequence[Message]) -> list[Accepted[T]]:
         accepted = []
+        # One reading of the clock judges the whole batch, for the future bound and the grace.
+        now = datetime.now(UTC)
         for message in messages:
             try:
                 record = self.codec.decode(message.value)
             except DecodeError as exc:
                 await self._reject(message, exc.reason, stage="decode")
                 continue
-            reason = validation_error(self.topic, record, max_future_sec=self.max_future_sec)
+            reason = validation_error(
+                self.topic, record, now=now, max_future_sec=self.max_future_sec
+            )
             if reason:
                 with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
                     await self._reject(message, reason, stage="validate")
                 continue
-            late = self._too_late(message, record)
+            late = self._too_late(message, record, now)
             if late:
                 with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
                     await self._reject(message, late, stage=LATE_STAGE)
@@ -160,11 +165,11 @@ class TopicIngest(Generic[T]):
             accepted.append(Accepted(message, seen, self.to_event(key, record)))
         return accepted
 
-    def _too_late(self, message: Message, record: dict[str, Any]) -> str | None:
+    def _too_late(self, message: Message, record: dict[str, Any], now: datetime) -> str | None:
         # A backfill is history being imported on purpose: its age is the point, not an error.
-        if self.too_late is None or is_backfill(message.headers):
+        if self.late_grace_sec is None or is_backfill(message.headers):
             return None
-        return self.too_late(record)
+        return too_late(record["occurred_at"], now=now, grace_sec=self.late_grace_sec)
 
     async def _write(self, fresh: list[Accepted[T]]) -> _Written[T]:
         if not fresh:

@@ -10,20 +10,14 @@ History brought in by an import command is a backfill: its messages carry the he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+from streams.messages import Headers
 
 STAGE = "late"
 # The Kafka header that marks a message as backfilled history, exempt from the grace period.
 BACKFILL_HEADER = "switchboard-backfill"
 BACKFILL_VALUE = b"1"
-
-# Kafka message headers as clients deliver them: (name, value) pairs, in order.
-Headers = tuple[tuple[str, bytes], ...]
-
-# Given a decoded value, why it is too late to be written; None when it is in time.
-LateCheck = Callable[[Mapping[str, Any]], str | None]
 
 
 def too_late(occurred_at: datetime, *, now: datetime, grace_sec: float) -> str | None:
@@ -39,17 +33,6 @@ def too_late(occurred_at: datetime, *, now: datetime, grace_sec: float) -> str |
 def is_backfill(headers: Headers) -> bool:
     """Whether a message's headers mark it as backfilled history."""
     return (BACKFILL_HEADER, BACKFILL_VALUE) in headers
-
-
-def late_check(
-    grace_sec: float, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-) -> LateCheck:
-    """`too_late` for decoded values (their `occurred_at`), against `clock`."""
-
-    def check(record: Mapping[str, Any]) -> str | None:
-        return too_late(record["occurred_at"], now=clock(), grace_sec=grace_sec)
-
-    return check
 
 
 def _iso(instant: datetime) -> str:

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.late import Headers
+# Kafka message headers as clients deliver them: (name, value) pairs, in order.
+Headers = tuple[tuple[str, bytes], ...]
 
 
 @dataclass(frozen=True)

@@ -120,10 +120,14 @@ def test_list_parameters_are_the_ones_the_handler_accepts() -> None:
 def test_every_reference_resolves() -> None:
     document = build_openapi(_app())
 
-    for ref in _refs(document):
+    refs = list(_refs(document))
+    assert refs
+    for ref in refs:
         node: Any = document
         for part in ref.removeprefix("#/").split("/"):
+            assert part in node, ref
             node = node[part]
+        assert isinstance(node, dict), ref
 
 
 def _refs(node: Any) -> Iterator[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from streams.late import late_check, too_late
+from streams.late import too_late
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 GRACE = 30 * 24 * 3600.0
@@ -19,12 +19,4 @@ def test_an_older_event_is_late_and_the_reason_names_its_time_and_the_grace() ->
     reason = too_late(NOW - timedelta(days=30, seconds=1), now=NOW, grace_sec=GRACE)
     assert reason == (
         "late: occurred_at 2026-10-24T11:59:59Z is older than the grace period (2592000 s)"
-    )
-
-
-def test_the_check_reads_a_decoded_value_against_the_clock() -> None:
-    check = late_check(60.5, clock=lambda: NOW)
-    assert check({"occurred_at": NOW - timedelta(seconds=60)}) is None
-    assert check({"occurred_at": NOW - timedelta(seconds=61)}) == (
-        "late: occurred_at 2026-11-23T11:58:59Z is older than the grace period (60.5 s)"
     )

@@ -1,14 +1,17 @@
-"""The wire-format codec refuses a value with bytes its writer schema does not account for."""
+"""The wire-format codec refuses a value with bytes its writer schema does not account for;
+its schema is registered in the real built-in registry."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from schemas.codec import DecodeError, TopicCodec
 from schemas.topics import TELEPHONY_AGENTS
+from tests.integration.stack import registry
+
+pytestmark = pytest.mark.integration
 
 RECORD = {
     "event_id": "a1",
@@ -20,15 +23,14 @@ RECORD = {
 }
 
 
-async def codec() -> TopicCodec:
-    registry = AsyncSchemaRegistryClient.new_client({"url": "mock://test-codec"})
-    topic_codec = TopicCodec(TELEPHONY_AGENTS, registry)
+async def codec(registry_url: str) -> TopicCodec:
+    topic_codec = TopicCodec(TELEPHONY_AGENTS, registry(registry_url))
     await topic_codec.register()
     return topic_codec
 
 
-async def test_a_value_decodes_to_its_record() -> None:
-    agents = await codec()
+async def test_a_value_decodes_to_its_record(registry_url: str) -> None:
+    agents = await codec(registry_url)
     decoded = agents.decode(agents.encode(RECORD))
     assert {k: decoded[k] for k in RECORD} == RECORD
 
@@ -37,9 +39,9 @@ async def test_a_value_decodes_to_its_record() -> None:
     ("extra", "words"), [(b"\x00", "1 trailing byte"), (b"junk", "4 trailing bytes")]
 )
 async def test_trailing_bytes_after_the_record_are_refused_with_their_count(
-    extra: bytes, words: str
+    extra: bytes, words: str, registry_url: str
 ) -> None:
-    agents = await codec()
+    agents = await codec(registry_url)
     with pytest.raises(DecodeError) as refused:
         agents.decode(agents.encode(RECORD) + extra)
     assert refused.value.reason == (
