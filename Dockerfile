@@ -18,6 +18,8 @@ COPY schemas /src/schemas
 COPY streams /src/streams
 COPY sinks /src/sinks
 COPY api /src/api
+COPY integrations /src/integrations
+COPY ops /src/ops
 COPY migrations /src/migrations
 RUN pip install /src && rm -rf /src
 

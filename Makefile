@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -q -p no:cacheprovider
@@ -38,4 +39,4 @@ bench-analytics: $(STAMP)
 	$(BIN)/python -m bench.analytics
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .switchboard
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .switchboard

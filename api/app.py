@@ -12,9 +12,9 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from api.auth import TOKEN_CACHE, TokenCache, auth_middleware
+from api.contract.unstorable import refuse_unstorable
 from api.errors import error_middleware
 from api.keys import POOL, SETTINGS
-from api.params import refuse_unstorable
 from api.routes import (
     calls,
     dictionaries,

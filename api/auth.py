@@ -302,3 +302,11 @@ def require_enterprises(request: web.Request, enterprises: Iterable[str]) -> Non
     outside = sorted(set(enterprises) - token_scope(request))
     if outside:
         raise forbidden(f"enterprise {', '.join(outside)} is outside this token's enterprises")
+
+
+def requested_enterprises(request: web.Request, requested: Iterable[str]) -> list[str]:
+    """The enterprises a list asks for, every one of the token's when it names none; 403 for
+    any outside the token's scope."""
+    named = set(requested)
+    require_enterprises(request, named)
+    return sorted(named or token_scope(request))

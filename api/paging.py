@@ -1,5 +1,6 @@
 """Keyset pagination, shared by the list routes (GET /api/calls, GET /masterdeal): the `limit`
-and `cursor` parameters, the opaque text of a cursor, and the split of a fetched page.
+parameter (`Limit`), the opaque text of a cursor (a `cursor` field is
+`Annotated[C | None, CursorOf(C.decode)]`), and the split of a fetched page.
 
 A cursor is the sort key of a page's last row; each route says what that key is and checks it
 on decoding, so a cursor of one route is refused by another.
@@ -10,24 +11,33 @@ from __future__ import annotations
 import base64
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Self, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 import orjson
-from multidict import MultiMapping
+from pydantic import BeforeValidator, Field
 
-from api.errors import invalid_parameter
+from api.contract.fields import refuse
 
 _R = TypeVar("_R")
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-# How api/openapi.py documents `limit`.
-LIMIT_SCHEMA: dict[str, Any] = {
-    "type": "integer",
-    "minimum": 1,
-    "maximum": MAX_LIMIT,
-    "default": DEFAULT_LIMIT,
-}
+
+
+def _limit(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    # Plain ASCII digits: int() would also take "1_000", " 5" and non-Latin digits.
+    if not (value.isascii() and value.isdigit()):
+        raise refuse(f"expected an integer, got {value!r}")
+    limit = int(value)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise refuse(f"must be between 1 and {MAX_LIMIT}, got {limit}")
+    return limit
+
+
+# The `limit` parameter: rows per page; give it DEFAULT_LIMIT as its default.
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_limit)]
 
 
 class KeysetCursor(ABC):
@@ -54,31 +64,6 @@ class KeysetCursor(ABC):
             return cls.from_key(orjson.loads(raw))
         except (TypeError, ValueError, OverflowError) as exc:
             raise ValueError("not a cursor this API issued") from exc
-
-    @classmethod
-    def from_query(cls, query: MultiMapping[str]) -> Self | None:
-        """The `cursor` parameter; a foreign one is a 400 naming it."""
-        value = query.get("cursor")
-        if value is None:
-            return None
-        try:
-            return cls.decode(value)
-        except ValueError as exc:
-            raise invalid_parameter("cursor", str(exc)) from None
-
-
-def page_limit(query: MultiMapping[str]) -> int:
-    """The `limit` parameter: rows per page, DEFAULT_LIMIT when absent."""
-    value = query.get("limit")
-    if value is None:
-        return DEFAULT_LIMIT
-    # Plain ASCII digits: int() would also take "1_000", " 5" and non-Latin digits.
-    if not (value.isascii() and value.isdigit()):
-        raise invalid_parameter("limit", f"expected an integer, got {value!r}")
-    limit = int(value)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise invalid_parameter("limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")
-    return limit
 
 
 def split_page(rows: Sequence[_R], limit: int) -> tuple[Sequence[_R], _R | None]:

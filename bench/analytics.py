@@ -15,14 +15,12 @@ counts stand still). The figure is the worker's rate as a share of the loop's.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import textwrap
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -32,14 +30,14 @@ from confluent_kafka import Consumer, Message
 
 from bench.baseline import copy_loop
 from bench.centre_traffic import ANALYTICS_TOPICS, DayCounts, publish_day
-from bench.command import bench_command
+from bench.command import RunOptions, bench_command
 from bench.report import Comparison, Rate, machine_facts, today
-from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, stack_registry
+from bench.stack import Stack, registered_codecs, scratch_stack
 from bench.worker import worker_env
-from schemas.codec import TopicCodec
 from schemas.topics import (
     CRM_OUTCOMES,
     DIGITAL_MESSAGES,
+    INPUT_TOPIC_NAMES,
     REFERENCE_DIMENSIONS,
     TELEPHONY_AGENTS,
     TELEPHONY_QUEUE,
@@ -53,11 +51,11 @@ from sinks.raw_events import (
     QUEUE_EVENT,
     RawTable,
 )
-from streams.dedup import dedup_key
-from streams.outcomes import interaction_id_of
+from streams.contact_centre.outcomes import interaction_id_of
+from streams.runtime.dedup_keys import dedup_key
 from switchboard.broker import consumer_config
-from switchboard.lag import consumer_lag
-from switchboard.processes import ChildProcess
+from switchboard.kafka.lag import consumer_lag
+from switchboard.runtime.processes import ChildProcess
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +87,7 @@ _FACT_COUNTS = "SELECT " + ", ".join(f"(SELECT count(*) FROM {table})" for table
 # The day is history by the time the bench runs: the grace period must not turn it away.
 TEN_YEARS_SEC = 10 * 365 * 24 * 3600
 POLL_SEC = 0.25
-REFUSED = "batch refused, isolating"  # streams.ingest's warning
+REFUSED = "batch refused, isolating"  # streams.runtime.ingest's warning
 # Facts count as settled once two reads this far apart agree, with the group's lag at 0.
 SETTLE_SEC = 1.0
 # The worker is declared stuck when nothing it writes moves for this long.
@@ -102,7 +100,7 @@ class WorkerRun:
     startup_sec: float  # launch to the first raw row
     settle_sec: float  # every raw row stored to the facts confirmed settled (not timed)
     facts: dict[str, int]  # rows per fact table once settled
-    # Batches a sink refused, then written entity by entity (streams.ingest): each costs
+    # Batches a sink refused, then written entity by entity (streams.runtime.ingest): each costs
     # many transactions, so the rate means something else when there were any.
     refused_batches: int
 
@@ -151,23 +149,13 @@ def _listing(label: str, counts: Mapping[str, int]) -> str:
 # --- the run -------------------------------------------------------------------------------
 
 
-def run(
-    events: int,
-    batch_size: int,
-    *,
-    baseline_passes: int = 3,
-    seed: int = 7,
-    admin_url: str = DEFAULT_ADMIN_URL,
-) -> Result:
+def run(options: RunOptions) -> Result:
     started = time.perf_counter()
-    with (
-        tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
-        embedded_stack(Path(workdir), admin_url) as stack,
-    ):
-        day = publish_day(stack, events, seed)
+    with scratch_stack(options.admin_url) as stack:
+        day = publish_day(stack, options.events, options.seed)
         log.info("published", events=day.events, **day.per_topic)
-        baseline = [measure_baseline(stack, day.events) for _ in range(baseline_passes)]
-        worker = measure_worker(stack, day, batch_size)
+        baseline = [measure_baseline(stack, day.events) for _ in range(options.baseline_passes)]
+        worker = measure_worker(stack, day, options.batch_size)
         log.info("worker done", events_per_sec=round(worker.rate.per_sec))
         machine = machine_facts(stack.admin_url)
     return Result(
@@ -177,7 +165,7 @@ def run(
         enterprises=day.enterprises,
         queues=day.queues,
         calls_per_hour=day.calls_per_hour,
-        batch_size=batch_size,
+        batch_size=options.batch_size,
         baseline_passes=tuple(baseline),
         worker=worker.rate,
         worker_startup_sec=worker.startup_sec,
@@ -202,11 +190,8 @@ def measure_baseline(stack: Stack, events: int) -> Rate:
 
 
 async def _baseline(bootstrap: str, registry_url: str, database_url: str, events: int) -> Rate:
-    registry = stack_registry(registry_url)
     topics = {t.name: t for t in ANALYTICS_TOPICS}
-    codecs = {name: TopicCodec(t, registry) for name, t in topics.items()}
-    for codec in codecs.values():
-        await codec.register()  # the publisher's schema ids: every value's writer schema
+    codecs = await registered_codecs(registry_url, ANALYTICS_TOPICS)
     conn = await asyncpg.connect(database_url)
     consumer = Consumer(consumer_config(bootstrap, f"bench-baseline-{uuid.uuid4().hex[:8]}"))
     try:
@@ -324,7 +309,7 @@ def _refused_batches(worker: ChildProcess) -> int:
 
 
 def _drained(bootstrap: str, group: str) -> bool:
-    lags = consumer_lag(bootstrap, group)
+    lags = consumer_lag(bootstrap, group, INPUT_TOPIC_NAMES)
     return bool(lags) and all(p.lag == 0 for p in lags if p.end > 0)
 
 

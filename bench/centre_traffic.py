@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bench.produce import Encoded, produce
-from bench.stack import Stack, stack_registry
+from bench.stack import Stack, registered_codecs
 from bench.worker import PARTITIONS
 from schemas.codec import TopicCodec
 from schemas.topics import (
@@ -26,8 +26,8 @@ from schemas.topics import (
     TELEPHONY_QUEUE,
     Topic,
 )
-from streams.dedup import dedup_key
-from switchboard.broker import ensure_topics
+from streams.runtime.dedup_keys import dedup_key
+from switchboard.kafka.admin import ensure_topics
 from switchboard.simulation import SimEvent
 from switchboard.simulation.contact_centre import CentreConfig, ContactCentre
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
@@ -69,7 +69,7 @@ def publish_day(stack: Stack, events: int, seed: int) -> DayCounts:
     """Simulates the day, publishes its analytics events once in their order (Avro, Confluent
     wire format, keyed as the simulator keys them) and returns what went out."""
     ensure_topics(stack.bootstrap, ANALYTICS_TOPICS, PARTITIONS)
-    codecs = asyncio.run(_registered(stack.registry_url))
+    codecs = asyncio.run(registered_codecs(stack.registry_url, ANALYTICS_TOPICS))
     calls_per_hour = calls_per_hour_for(events)
     config = CentreConfig(queues=QUEUES, calls_per_hour=calls_per_hour)
     centre = ContactCentre.day(DAY, config, seed=seed, enterprises=ENTERPRISES)
@@ -82,14 +82,6 @@ def publish_day(stack: Stack, events: int, seed: int) -> DayCounts:
         enterprises=len(ENTERPRISES),
         queues=QUEUES,
     )
-
-
-async def _registered(registry_url: str) -> dict[str, TopicCodec]:
-    registry = stack_registry(registry_url)
-    codecs = {t.name: TopicCodec(t, registry) for t in ANALYTICS_TOPICS}
-    for codec in codecs.values():
-        await codec.register()
-    return codecs
 
 
 class _Tally:

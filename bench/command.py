@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import click
@@ -63,6 +64,17 @@ def prepare() -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """The common options, as a benchmark's `run` takes them."""
+
+    events: int
+    batch_size: int
+    baseline_passes: int = 3
+    seed: int = 7
+    admin_url: str = DEFAULT_ADMIN_URL
+
+
 class Report(Protocol):
     def as_json(self) -> bytes: ...
 
@@ -77,8 +89,8 @@ def bench_command(
     doc: str,
     extra_options: Sequence[Callable[[F], F]] = (),
 ) -> click.Command:
-    """The command of a benchmark `run(events, batch_size, *, baseline_passes, seed, admin_url,
-    **extra)`: the common options, then `extra_options`, whose values go to `run` by name."""
+    """The command of a benchmark `run(options, **extra)`: the common options (`RunOptions`),
+    then `extra_options`, whose values go to `run` by name."""
 
     def main(
         events: int,
@@ -90,14 +102,8 @@ def bench_command(
         **extra: Any,
     ) -> None:
         prepare()
-        result = run(
-            events,
-            batch_size,
-            baseline_passes=baseline_passes,
-            seed=seed,
-            admin_url=pg_admin_url,
-            **extra,
-        )
+        options = RunOptions(events, batch_size, baseline_passes, seed, pg_admin_url)
+        result = run(options, **extra)
         click.echo(result.as_json().decode() if as_json else result.as_text())
 
     for option in reversed(extra_options):

@@ -14,20 +14,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bench.traffic import arrival_order
+from streams.masterdeal.domain_status import status_text
+from switchboard.simulation.arrival import arrival_order
 
-# (event_type, topic, domain_status, day): in business order, like the seed's pipeline.
+# (event_type, topic, day): in business order, like the seed's pipeline. Each domain reports
+# its status as streams.masterdeal.domain_status spells it.
 PIPELINE = (
-    ("crm.deal.created", "crm.events", "Deal Created", 0),
-    ("crm.brief.submitted", "crm.events", "Brief Submitted", 1),
-    ("tasktracker.task.completed", "tasktracker.events", "Task Completed", 2),
-    ("media.mediaplan.ready", "mediapush.events", "Plan Ready", 3),
-    ("docflow.contract.signed", "docflow.events", "Contract Signed", 5),
-    ("legal.approved", "legal.events", "Approved", 6),
-    ("dcm.invoice.issued", "dcm.events", "Invoice Issued", 8),
-    ("dcm.closeout.completed", "dcm.events", "Act Completed", 10),
+    ("crm.deal.created", "crm.events", 0),
+    ("crm.brief.submitted", "crm.events", 1),
+    ("tasktracker.task.completed", "tasktracker.events", 2),
+    ("media.mediaplan.ready", "mediapush.events", 3),
+    ("docflow.contract.signed", "docflow.events", 5),
+    ("legal.approved", "legal.events", 6),
+    ("dcm.invoice.issued", "dcm.events", 8),
+    ("dcm.closeout.completed", "dcm.events", 10),
 )
-TOPIC_OF = {event_type: topic for event_type, topic, _, _ in PIPELINE}
+TOPIC_OF = {event_type: topic for event_type, topic, _ in PIPELINE}
 # created, briefed, offer_ready, contracting, closing, closed: one canonical event each.
 CANONICAL_PER_DEAL = 6
 DAY = timedelta(minutes=1)
@@ -52,7 +54,7 @@ def generate_deals(events: int, *, now: datetime, seed: int = 7) -> DealTraffic:
     copies for the rest (about DUPLICATE_SHARE); the last event happens before `now`."""
     rng = random.Random(seed)
     deals = max(1, math.floor(events / (1 + DUPLICATE_SHARE) / len(PIPELINE)))
-    span = timedelta(seconds=deals / DEALS_PER_SEC) + PIPELINE[-1][3] * DAY
+    span = timedelta(seconds=deals / DEALS_PER_SEC) + PIPELINE[-1][2] * DAY
     start = now - span - timedelta(minutes=1)
     distinct = [r for index in range(deals) for r in deal_records(index, start)]
     duplicates = max(0, events - len(distinct))
@@ -61,7 +63,7 @@ def generate_deals(events: int, *, now: datetime, seed: int = 7) -> DealTraffic:
 
 def warm_up_deal(now: datetime) -> list[dict[str, Any]]:
     """A deal of its own (never one `generate_deals` makes), ending before `now`."""
-    return deal_records(0, now - PIPELINE[-1][3] * DAY - timedelta(minutes=1), prefix="W")
+    return deal_records(0, now - PIPELINE[-1][2] * DAY - timedelta(minutes=1), prefix="W")
 
 
 def deal_records(index: int, start: datetime, *, prefix: str = "D") -> list[dict[str, Any]]:
@@ -77,10 +79,10 @@ def deal_records(index: int, start: datetime, *, prefix: str = "D") -> list[dict
             "event_type": event_type,
             "deal_id": deal_id,
             "master_deal_id": None,
-            "domain_status": status,
+            "domain_status": status_text(event_type),
             "payload": None,
         }
-        for n, (event_type, topic, status, day) in enumerate(PIPELINE)
+        for n, (event_type, topic, day) in enumerate(PIPELINE)
     ]
 
 

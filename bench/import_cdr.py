@@ -19,9 +19,10 @@ from bench.command import import_bench_command
 from bench.report import ImportRate, ImportReport, Rate
 from bench.stack import DEFAULT_ADMIN_URL, embedded_stack
 from schemas.cdr import parse_cdr
+from schemas.publishing import connect_publisher
 from schemas.topics import TELEPHONY_CALLS
+from switchboard.console import report_failure
 from switchboard.imports.cdr import import_cdr, read_rows
-from switchboard.produce import Publisher, report_failure
 from switchboard.settings import Settings
 
 FIRST = datetime(2013, 3, 4, 9, 0, tzinfo=UTC)  # history, as imports are
@@ -56,7 +57,7 @@ def run(calls: int, seed: int, admin_url: str = DEFAULT_ADMIN_URL) -> ImportRepo
 
 
 async def _create_topic(settings: Settings) -> None:
-    async with Publisher.connect(settings, on_failure=report_failure) as publisher:
+    async with connect_publisher(settings, on_failure=report_failure) as publisher:
         await publisher.prepare([TELEPHONY_CALLS])
 
 

@@ -3,58 +3,46 @@
     python -m bench.ingest [--events 200000] [--batch-size 2000] [--json]
 
 On an embedded stack started for the run (bench.stack), N raw telephony.calls events
-(bench.traffic) are published once, then read by the baseline (bench.baseline: consume ->
-decode -> COPY, a few passes) and by `switchboard worker` (bench.worker), which dedups them
-and folds them into calls, call_participants and call_events. The figure is the worker's
-rate as a share of the baseline's.
+(switchboard.simulation.call_batch) are published once, then read by the baseline
+(bench.baseline: consume -> decode -> COPY, a few passes) and by `switchboard worker`
+(bench.worker), which dedups them and folds them into calls, call_participants and
+call_events. The figure is the worker's rate as a share of the baseline's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import structlog
 
 from bench.baseline import run_baseline
-from bench.command import bench_command
+from bench.command import RunOptions, bench_command
 from bench.produce import Encoded, produce
 from bench.report import Rate, Result, machine_facts, today
-from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, stack_registry
-from bench.traffic import Counts, generate
+from bench.stack import Stack, scratch_stack, stack_registry
 from bench.worker import PARTITIONS, measure_worker
 from schemas.codec import TopicCodec
 from schemas.topics import TELEPHONY_CALLS
-from switchboard.broker import ensure_topics
+from switchboard.kafka.admin import ensure_topics
+from switchboard.simulation.call_batch import Counts, generate
 
 log = structlog.get_logger(__name__)
 
 
-def run(
-    events: int,
-    batch_size: int,
-    *,
-    baseline_passes: int = 3,
-    seed: int = 7,
-    admin_url: str = DEFAULT_ADMIN_URL,
-) -> Result:
-    with (
-        tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
-        embedded_stack(Path(workdir), admin_url) as stack,
-    ):
-        counts = publish_traffic(stack, events, seed)
-        baseline = [measure_baseline(stack, counts.events) for _ in range(baseline_passes)]
-        worker, startup_sec = measure_worker(stack, counts, batch_size)
+def run(options: RunOptions) -> Result:
+    with scratch_stack(options.admin_url) as stack:
+        counts = publish_traffic(stack, options.events, options.seed)
+        baseline = [measure_baseline(stack, counts.events) for _ in range(options.baseline_passes)]
+        worker, startup_sec = measure_worker(stack, counts, options.batch_size)
         log.info("worker done", events_per_sec=round(worker.per_sec))
         machine = machine_facts(stack.admin_url)
     return Result(
         events=counts.events,
         distinct_events=counts.distinct_events,
         calls=counts.calls,
-        batch_size=batch_size,
+        batch_size=options.batch_size,
         baseline_passes=tuple(baseline),
         worker=worker,
         worker_startup_sec=startup_sec,

@@ -35,10 +35,10 @@ from bench.command import prepare
 from bench.kpis_data import Shape, default_end, load
 from bench.report import Machine, machine_facts, today
 from bench.stack import DEFAULT_ADMIN_URL, database_url, wait_for
-from streams.kpis import percentile_nearest_rank
-from switchboard.embedded import free_port, start_database
-from switchboard.migrate import upgrade
-from switchboard.processes import ChildProcess, http_answers
+from streams.contact_centre.percentiles import percentile_nearest_rank
+from switchboard.runtime.embedded import free_port, start_database
+from switchboard.runtime.migrate import upgrade
+from switchboard.runtime.processes import ChildProcess, http_answers
 
 log = structlog.get_logger(__name__)
 

@@ -5,8 +5,8 @@ measured is the read side. Per queue and day, `sessions_per_queue_day` calls arr
 working hours and are answered (80%), abandoned (10%), short-abandoned (5%) or flow out (5%);
 a few never leave (a lost exit event). Answered calls get talk time and an agent, whose wrap-up
 follows. The 15-minute interval tables are then summed from those rows in SQL, the same
-figures streams.kpis.session_figures gives each session. Digital responses go to a few chat
-queues. A second, smaller enterprise shares the tables, so every query must scope.
+figures streams.contact_centre.attribution gives each session. Digital responses go to a few
+chat queues. A second, smaller enterprise shares the tables, so every query must scope.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import structlog
 
+from sinks.contact_centre.digital_messages import RESPONSE_COLUMNS
+from sinks.contact_centre.queue_facts import TIMING_COLUMNS
 from sinks.partitions import ensure_partitions
-from sinks.queue_facts import TIMING_COLUMNS
 
 log = structlog.get_logger(__name__)
 
@@ -39,16 +40,6 @@ _STATE_COLUMNS = (
     "ended_at",
     "seconds",
     "queue_id",
-)
-_RESPONSE_COLUMNS = (
-    "enterprise_id",
-    "conversation_id",
-    "channel",
-    "queue_id",
-    "agent_id",
-    "asked_at",
-    "replied_at",
-    "response_sec",
 )
 
 
@@ -82,7 +73,7 @@ async def load(conn: asyncpg.Connection, shape: Shape) -> dict[str, int]:
     with _step("fact_agent_state"):
         await _copy(conn, "fact_agent_state", _states(rng, shape, sessions), _STATE_COLUMNS)
     with _step("fact_response"):
-        await _copy(conn, "fact_response", _responses(rng, shape), _RESPONSE_COLUMNS)
+        await _copy(conn, "fact_response", _responses(rng, shape), RESPONSE_COLUMNS)
     for name, sql in _DERIVED.items():
         with _step(name):
             await conn.execute(sql)
@@ -158,7 +149,7 @@ def _session(
         exited = enqueued + timedelta(seconds=wait_sec)
     answered = outcome == "answered"
     within = answered and wait_sec is not None and wait_sec <= SLA_THRESHOLD_SEC
-    # What streams.kpis.session_figures makes of the session: the kpi_* columns.
+    # What streams.contact_centre.attribution makes of the session: the kpi_* columns.
     return (
         enterprise,
         call_id,
@@ -232,7 +223,8 @@ def _responses(rng: random.Random, shape: Shape) -> Iterator[tuple[object, ...]]
             )
 
 
-# Mirrors sinks/queue_intervals.py: the sessions' kpi_* columns under both attributions (an
+# Mirrors sinks/contact_centre/queue_intervals.py: the sessions' kpi_* columns under both
+# attributions (an
 # agent row counts only what the agent answered, offered = answered), and each finished wrap-up
 # whole in the bucket where it started, under its queue ('' for none), channel voice.
 _CONTRIBUTIONS = """
@@ -279,7 +271,8 @@ WHERE agent_id IS NOT NULL AND (answered = 1 OR offered = 0)
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 3
 """
-# As streams.agents.state_seconds: login, ready and not-ready time split over the buckets it
+# As streams.telephony.agent_states.state_seconds: login, ready and not-ready time split over the
+# buckets it
 # overlaps, a wrap-up whole in the bucket where it started.
 _AGENT_STATE_INTERVALS = """
 INSERT INTO fact_agent_state_interval (enterprise_id, agent_id, bucket_start, login_sec,

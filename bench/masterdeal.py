@@ -16,14 +16,12 @@ the worker while the same traffic is published at `--rate` events/s: the paced d
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -33,7 +31,7 @@ import structlog
 from confluent_kafka import Consumer, Message
 
 from bench.baseline import copy_loop
-from bench.command import bench_command
+from bench.command import RunOptions, bench_command
 from bench.deal_traffic import (
     CANONICAL_PER_DEAL,
     TOPIC_OF,
@@ -44,13 +42,14 @@ from bench.deal_traffic import (
 )
 from bench.produce import Encoded, produce
 from bench.report import Comparison, Rate, machine_facts, today
-from bench.stack import DEFAULT_ADMIN_URL, Stack, embedded_stack, stack_registry, wait_for
+from bench.stack import Stack, registered_codecs, scratch_stack, stack_registry, wait_for
 from bench.worker import PARTITIONS, worker_env
 from schemas.codec import TopicCodec
 from schemas.topics import DOMAIN_TOPICS, MASTERDEAL_TOPICS
-from streams.kpis import percentile_nearest_rank
-from switchboard.broker import consumer_config, ensure_topics
-from switchboard.processes import ChildProcess
+from streams.contact_centre.percentiles import percentile_nearest_rank
+from switchboard.broker import consumer_config
+from switchboard.kafka.admin import ensure_topics
+from switchboard.runtime.processes import ChildProcess
 
 log = structlog.get_logger(__name__)
 
@@ -118,33 +117,22 @@ def _delays(delays: Delays) -> str:
 # --- the run -------------------------------------------------------------------------------
 
 
-def run(
-    events: int,
-    batch_size: int,
-    *,
-    rate: float,
-    baseline_passes: int = 3,
-    seed: int = 7,
-    admin_url: str = DEFAULT_ADMIN_URL,
-) -> Result:
-    with (
-        tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
-        embedded_stack(Path(workdir), admin_url) as stack,
-    ):
-        traffic = generate_deals(events, now=datetime.now(UTC), seed=seed)
+def run(options: RunOptions, *, rate: float) -> Result:
+    with scratch_stack(options.admin_url) as stack:
+        traffic = generate_deals(options.events, now=datetime.now(UTC), seed=options.seed)
         messages = encode(stack, traffic)
         published = produce(stack.bootstrap, messages)
         log.info("published", events=traffic.events, deals=traffic.deals)
-        baseline = [measure_baseline(stack, traffic.events) for _ in range(baseline_passes)]
-        worker, startup_sec, backlog = measure_worker(stack, traffic, batch_size, published)
+        baseline = [measure_baseline(stack, traffic.events) for _ in range(options.baseline_passes)]
+        worker, startup_sec, backlog = measure_worker(stack, traffic, options.batch_size, published)
         log.info("worker done", events_per_sec=round(worker.per_sec))
         machine = machine_facts(stack.admin_url)
-    paced = measure_paced(events, batch_size, rate=rate, seed=seed, admin_url=admin_url)
+    paced = measure_paced(options, rate=rate)
     return Result(
         events=traffic.events,
         distinct_events=traffic.distinct_events,
         deals=traffic.deals,
-        batch_size=batch_size,
+        batch_size=options.batch_size,
         baseline_passes=tuple(baseline),
         worker=worker,
         worker_startup_sec=startup_sec,
@@ -156,18 +144,13 @@ def run(
     )
 
 
-def measure_paced(
-    events: int, batch_size: int, *, rate: float, seed: int, admin_url: str
-) -> Delays:
+def measure_paced(options: RunOptions, *, rate: float) -> Delays:
     """The delay on a stack of its own, while the traffic is published at `rate` events/s."""
-    with (
-        tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
-        embedded_stack(Path(workdir), admin_url) as stack,
-    ):
-        traffic = generate_deals(events, now=datetime.now(UTC), seed=seed)
+    with scratch_stack(options.admin_url) as stack:
+        traffic = generate_deals(options.events, now=datetime.now(UTC), seed=options.seed)
         messages = encode(stack, traffic)
         database_url = stack.new_database(migrated=True)
-        worker = start_worker(stack, database_url, batch_size)
+        worker = start_worker(stack, database_url, options.batch_size)
         # One deal first, closed before the clock matters: else the delay counts the startup.
         warm_up = _encode_records(stack, warm_up_deal(datetime.now(UTC)))
         warm_up_id = warm_up[0][1]
@@ -203,10 +186,7 @@ def _encode_records(stack: Stack, records: list[dict[str, Any]]) -> list[Encoded
 
 
 async def _encode(registry_url: str, records: list[dict[str, Any]]) -> list[Encoded]:
-    registry = stack_registry(registry_url)
-    codecs = {t.name: TopicCodec(t, registry) for t in DOMAIN_TOPICS}
-    for codec in codecs.values():
-        await codec.register()
+    codecs = await registered_codecs(registry_url, DOMAIN_TOPICS)
     encoded = []
     for record in records:
         name = TOPIC_OF[record["event_type"]]
@@ -227,10 +207,7 @@ def measure_baseline(stack: Stack, events: int) -> Rate:
 
 
 async def _baseline(bootstrap: str, registry_url: str, database_url: str, events: int) -> Rate:
-    registry = stack_registry(registry_url)
-    codecs = {t.name: TopicCodec(t, registry) for t in DOMAIN_TOPICS}
-    for codec in codecs.values():
-        await codec.register()  # the publisher's schema ids: every value's writer schema
+    codecs = await registered_codecs(registry_url, DOMAIN_TOPICS)
     conn = await asyncpg.connect(database_url)
     consumer = Consumer(consumer_config(bootstrap, f"bench-baseline-{uuid.uuid4().hex[:8]}"))
     try:

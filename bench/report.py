@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from switchboard.embedded import tansu_binary
+from switchboard.runtime.embedded import tansu_binary
 
 # The worker should reach at least this share of the plain loop's rate.
 TARGET_RATIO = 1 / 3

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,12 @@ import structlog
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 
 from api.auth import create_token
+from schemas.codec import TopicCodec
 from schemas.registry.client import registry_client
-from switchboard.embedded import free_port, start_broker, start_database
-from switchboard.migrate import upgrade
-from switchboard.processes import ChildProcess, http_answers
+from schemas.topics import Topic
+from switchboard.runtime.embedded import free_port, start_broker, start_database
+from switchboard.runtime.migrate import upgrade
+from switchboard.runtime.processes import ChildProcess, http_answers
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -81,6 +84,16 @@ def embedded_stack(workdir: Path, admin_url: str = DEFAULT_ADMIN_URL) -> Iterato
         yield stack
 
 
+@contextmanager
+def scratch_stack(admin_url: str = DEFAULT_ADMIN_URL) -> Iterator[Stack]:
+    """`embedded_stack` in a temporary directory of its own, removed after the stack stops."""
+    with (
+        tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
+        embedded_stack(Path(workdir), admin_url) as stack,
+    ):
+        yield stack
+
+
 def _postgres(resources: ExitStack, workdir: Path, admin_url: str) -> str:
     """`admin_url` if it answers, else a private pgserver stopped with the stack."""
     try:
@@ -96,6 +109,16 @@ def _postgres(resources: ExitStack, workdir: Path, admin_url: str) -> str:
 def stack_registry(url: str) -> AsyncSchemaRegistryClient:
     """A client of the stack's registry, with the credential `_start_registry` configured."""
     return registry_client(Settings(schema_registry_url=url))
+
+
+async def registered_codecs(url: str, topics: Iterable[Topic]) -> dict[str, TopicCodec]:
+    """A codec per topic, by name, each with its schema registered: the publisher's schema ids,
+    every value's writer schema."""
+    registry = stack_registry(url)
+    codecs = {t.name: TopicCodec(t, registry) for t in topics}
+    for codec in codecs.values():
+        await codec.register()
+    return codecs
 
 
 def _start_registry(stack: Stack) -> str:

@@ -11,8 +11,8 @@ import psycopg
 
 from bench.report import Rate
 from bench.stack import Stack
-from bench.traffic import Counts
-from switchboard.processes import ChildProcess
+from switchboard.runtime.processes import ChildProcess
+from switchboard.simulation.call_batch import Counts
 
 # The worker's topic_partitions; passed to it explicitly so both sides agree.
 PARTITIONS = 6

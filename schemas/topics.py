@@ -81,6 +81,8 @@ INPUT_TOPICS: tuple[Topic, ...] = (
     INGEST_INTERACTIONS,
     *DOMAIN_TOPICS,
 )
+# What the worker consumes, so what its consumer lag is measured on.
+INPUT_TOPIC_NAMES: tuple[str, ...] = tuple(t.name for t in INPUT_TOPICS)
 OUTPUT_TOPICS: tuple[Topic, ...] = (*MASTERDEAL_TOPICS, ERROR_EVENTS)
 ALL_TOPICS: tuple[Topic, ...] = INPUT_TOPICS + OUTPUT_TOPICS
 BY_NAME: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}

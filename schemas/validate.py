@@ -67,7 +67,7 @@ POSITION = Bounds("a position in the queue", low=0)
 SENTIMENT = Bounds("a sentiment", low=-1, high=1)
 
 # Every number field of every input topic, by what it means. A number field missing here is
-# a test failure (tests/unit/test_validate.py), so a new field cannot slip in unjudged.
+# a test failure (tests/unit/schemas/test_validate.py), so a new field cannot slip in unjudged.
 FIELD_BOUNDS: dict[str, dict[str, Bounds]] = {
     "telephony.queue": {
         "wait_sec": DURATION,
@@ -79,7 +79,8 @@ FIELD_BOUNDS: dict[str, dict[str, Bounds]] = {
     "crm.outcomes": {"sentiment": SENTIMENT},
 }
 
-# The dimension attributes the stream computes with (streams.queue_thresholds), by kind. The
+# The dimension attributes the stream computes with (streams.contact_centre.queue_thresholds), by
+# kind. The
 # map is of strings, so the type is checked here: a typo must fail the event, not silently
 # become the current version and fall back to the defaults.
 SECONDS_ATTRIBUTES: dict[str, tuple[str, ...]] = {

@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 import orjson
 
-from streams.heartbeat import PartitionProgress, beat_status
+from streams.runtime.heartbeat import PartitionProgress, beat_status
 
 
 @dataclass(frozen=True)

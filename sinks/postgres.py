@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import asyncpg
-
-from streams.outage import wait_out
-
-T = TypeVar("T")
 
 # Worth waiting out: the database is restarting, unreachable, or two writers collided. A
 # stopped server shows up as several of these depending on the moment: a refused TCP port or
@@ -33,6 +27,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def is_transient(exc: BaseException) -> bool:
+    """Whether the failure is the database's (worth waiting out), not the data's: the stream
+    stalls while the database is away, rather than losing or skipping data."""
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
@@ -42,14 +38,3 @@ async def create_pool(database_url: str, *, min_size: int = 0, max_size: int = 4
     return await asyncpg.create_pool(
         database_url, min_size=min_size, max_size=max_size, command_timeout=60
     )
-
-
-async def until_durable(
-    operation: Callable[[], Awaitable[T]], *, what: str, max_delay: float = 10.0
-) -> T:
-    """Runs `operation` until it succeeds, waiting out transient failures with backoff.
-
-    The stream stalls rather than losing or skipping data while the database is away; errors
-    that are not transient propagate, so the caller can isolate the data that caused them.
-    """
-    return await wait_out(operation, what=what, transient=is_transient, max_delay=max_delay)

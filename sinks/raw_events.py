@@ -1,7 +1,8 @@
 """The raw event tables of migration 0004, each declared once: its columns, their types, its key.
 
 A raw table keeps one row per distinct event, so redelivery inserts nothing twice; the writers
-(sinks.queue_events, sinks.agent_events, ...) insert through `RawTable.insert` and read back
+(sinks.telephony.queue_events, sinks.telephony.agent_events, ...) insert through `RawTable.insert`
+and read back
 through `RawTable.select`, and bench.analytics' baseline COPYs into the same columns.
 """
 

@@ -1,3 +1,3 @@
-from switchboard.cli import main
+from switchboard.cli.main import main
 
 main()

@@ -1,4 +1,4 @@
-"""Kafka client settings and topic administration, with every broker quirk kept here.
+"""Kafka client settings and offsets, with every broker quirk kept here.
 
 Tansu (the embedded broker) differs from Apache Kafka in ways measured on this project:
 - a consumer group joins in ~23 s with librdkafka's default 45 s session timeout, ~3 s at 6 s;
@@ -17,9 +17,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-
-from schemas.topics import Topic
 
 SESSION_TIMEOUT_SEC = 6
 HEARTBEAT_INTERVAL_SEC = 1
@@ -52,30 +49,6 @@ def consumer_config(bootstrap: str, group_id: str, **extra: Any) -> dict[str, An
         "logger": LIBRDKAFKA_LOG,
         **extra,
     }
-
-
-def ensure_topics(bootstrap: str, topics: Iterable[Topic], partitions: int) -> None:
-    """Creates the topics that are missing; existing ones are left as they are."""
-    admin = AdminClient({"bootstrap.servers": bootstrap}, logger=LIBRDKAFKA_LOG)
-    existing = set(admin.list_topics(timeout=10).topics)
-    wanted = [
-        NewTopic(
-            t.name,
-            num_partitions=partitions,
-            replication_factor=-1,
-            config={"cleanup.policy": "compact"} if t.compacted else {},
-        )
-        for t in topics
-        if t.name not in existing
-    ]
-    if not wanted:
-        return
-    for name, future in admin.create_topics(wanted, operation_timeout=10).items():
-        try:
-            future.result()
-        except Exception as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise RuntimeError(f"cannot create topic {name}: {exc}") from exc
 
 
 def end_offsets(

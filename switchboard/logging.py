@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
 from typing import Any
 
 import orjson
@@ -39,18 +40,24 @@ def _processors() -> list[structlog.typing.Processor]:
     ]
 
 
-def configure_logging(level: str = "INFO") -> None:
+def json_formatter() -> structlog.stdlib.ProcessorFormatter:
+    """Any library's log record as one JSON line, with its level, time, logger name and the
+    identifiers bound in `structlog.contextvars`, like our own lines."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *_processors()],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            _render,
+        ],
+    )
+
+
+def configure_logging(level: str = "INFO") -> logging.Handler:
+    """Our lines and every library's as JSON on stderr, from `level` up (libraries' routine
+    from WARNING up); returns the root logger's one handler."""
     number = logging.getLevelName(level.upper())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[structlog.stdlib.add_logger_name, *_processors()],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                _render,
-            ],
-        )
-    )
+    handler.setFormatter(json_formatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(number)
@@ -67,9 +74,23 @@ def configure_logging(level: str = "INFO") -> None:
         logger_factory=structlog.BytesLoggerFactory(sys.stderr.buffer),
         cache_logger_on_first_use=True,
     )
+    return handler
 
 
 def faust_worker_options() -> dict[str, Any]:
     """`faust.Worker` arguments that leave logging as configured here: no coloured banner, no
     root handler of mode's own, no print() redirected into plain-text log records."""
     return {"quiet": True, "override_logging": False, "redirect_stdouts": False}
+
+
+def faust_logging_config(level: str = "INFO") -> dict[str, Any]:
+    """Faust's `logging_config` setting, for when Faust sets logging up itself (`faust -A
+    streams.app worker`): its own would replace ours with coloured plain text. Applying this
+    one (`logging.config.dictConfig`) is `configure_logging(level)`."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        # dictConfig keeps a handler's "level" key for itself: the level goes in the factory.
+        "handlers": {"json": {"()": partial(configure_logging, level)}},
+        "root": {"level": level.upper(), "handlers": ["json"]},
+    }

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         default=6, description="Partitions of the topics Switchboard creates."
     )
-    # The worker's heartbeat (streams/heartbeat.py): /health calls it down after 3 missed beats,
+    # The worker's heartbeat (streams/runtime/heartbeat.py): /health calls it down after 3 missed
+    # beats,
     # and stalled when a partition's committed offset stood still for a whole window while
     # behind (contract 10).
     heartbeat_interval_sec: float = Field(

@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from switchboard.embedded import EmbeddedDatabase, start_broker, start_database
-from switchboard.migrate import upgrade
+from switchboard.runtime.embedded import EmbeddedDatabase, start_broker, start_database
+from switchboard.runtime.migrate import upgrade
 
 ADMIN_URL = os.environ.get(
     "SWITCHBOARD_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

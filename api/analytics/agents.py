@@ -1,7 +1,7 @@
 """Agents' time per state and ring-no-answers over a range (the /api/operators extras).
 
 Whole quarter hours come from fact_agent_state_interval. The rest of an unaligned range is
-computed as its writers compute a bucket (streams.agents.state_seconds, sinks/
+computed as its writers compute a bucket (streams.telephony.agent_states.state_seconds, sinks/
 agent_state_intervals.py): login, ready and not-ready time is the finished spans' overlap with
 the window, a finished wrap-up counts whole where it started, and a ring-no-answer is a distinct
 ring_no_answer queue event of the agent in the window. These figures are the agent's whatever

@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from api.analytics.sql import Params, matching, session_filters
-from streams.kpis import INTERVALS, DepthSample, Filter, bucket_start
+from streams.buckets import INTERVALS, bucket_start
+from streams.contact_centre.depth import DepthSample
+from streams.contact_centre.filters import Filter
 
 # The span of switchboard_waiting(): keep both in step.
 LOST_AFTER = timedelta(hours=24)

@@ -2,7 +2,7 @@
 
 The 15-minute interval tables answer the whole quarter hours of the range. The parts of a
 quarter hour at either end of an unaligned range are summed from the rows the interval tables
-are themselves sums of (sinks/queue_intervals.py): the sessions' `kpi_*` columns of
+are themselves sums of (sinks/contact_centre/queue_intervals.py): the sessions' `kpi_*` columns of
 fact_interaction_timing, by the instant the attribution names, and the finished wrap-ups of
 fact_agent_state, whole where they started, under their queue ('' for none) and channel voice.
 So an aligned and an unaligned range agree on every session they both hold.
@@ -22,7 +22,9 @@ import asyncpg
 
 from api.analytics.query import AnalyticsQuery, Grouping, Key
 from api.analytics.sql import Params, group_key, matching, session_filters
-from streams.kpis import BASE_INTERVAL, INTERVALS, Attribution, IntervalFigures, bucket_start
+from streams.buckets import BASE_INTERVAL, INTERVALS, bucket_start
+from streams.contact_centre.attribution import Attribution
+from streams.contact_centre.figures import IntervalFigures
 
 QUARTER = INTERVALS[BASE_INTERVAL]
 # The additive figures, which the interval tables and the kpi_* columns name alike.

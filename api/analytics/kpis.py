@@ -9,7 +9,7 @@ import asyncpg
 from api.analytics.figures import queue_figures
 from api.analytics.query import AnalyticsQuery, Grouping, Key
 from api.analytics.responses import Connected, connected, response_p95
-from streams.kpis import IntervalFigures
+from streams.contact_centre.figures import IntervalFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,8 @@ async def figures(
     queue: bool = True,
     digital: bool = True,
 ) -> GroupedFigures:
-    """What `streams.kpis.kpis()` needs per group; `queue`/`digital` False skip that input.
+    """What `streams.contact_centre.figures.kpis` needs per group; `queue`/`digital` False skip that
+    input.
 
     Percentiles do not add up, so the p95 is taken in SQL over the whole group and handed over
     as the group's only sample: the nearest-rank p95 of one value is that value.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from streams.kpis import INTERVALS, Attribution, Filter
+from streams.buckets import INTERVALS
+from streams.contact_centre.attribution import Attribution
+from streams.contact_centre.filters import Filter
 
 # A figures row's key: a queue_id or agent_id, a bucket start, or None for the whole range.
 Key = str | datetime | None

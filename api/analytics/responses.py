@@ -8,10 +8,12 @@ import asyncpg
 
 from api.analytics.query import AnalyticsQuery, Grouping, Key
 from api.analytics.sql import Params, group_key, matching, session_filters
-from streams.kpis import RESPONSE_PERCENTILE, Attribution
+from streams.contact_centre.attribution import Attribution
+from streams.contact_centre.responses import RESPONSE_PERCENTILE
 
 # percentile_disc is the nearest rank: the row at ceil(fraction * n) of the ordered values,
-# exactly streams.kpis.percentile_nearest_rank (tests/integration/test_analytics_responses.py).
+# exactly streams.contact_centre.percentiles.percentile_nearest_rank
+# (tests/integration/api/test_analytics_responses.py).
 _FRACTION = RESPONSE_PERCENTILE / 100.0
 
 _CONNECTED = """

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
-import asyncpg
-
 from api.analytics.query import Grouping
-from streams.kpis import Filter
+from streams.contact_centre.filters import Filter
 
-# date_bin's origin: buckets are aligned to the epoch in UTC, as streams.kpis.bucket_start.
+# date_bin's origin: buckets are aligned to the epoch in UTC, as
+# streams.buckets.bucket_start.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -47,17 +45,3 @@ def group_key(grouping: Grouping, instant: str, params: Params, *, column: str =
     if grouping.step is not None:
         return f"date_bin({params(grouping.step)}::interval, {instant}, {params(EPOCH)})"
     return "NULL::text"
-
-
-@asynccontextmanager
-async def snapshot(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """A connection reading one consistent snapshot, so the figures of one answer agree.
-
-    Each statement is planned for its own values: the best plan for a day and for a year differ
-    (an index scan or a parallel sequential scan), and the generic plan that asyncpg's prepared
-    statements would otherwise settle on after five runs knows neither. JIT is off: it costs tens
-    of milliseconds per statement to save a few on scans of this size.
-    """
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off")
-        yield conn

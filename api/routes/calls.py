@@ -9,109 +9,48 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-import asyncpg
 import orjson
 from aiohttp import web
 from multidict import MultiMapping
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import require_enterprises, token_scope
+from api.auth import requested_enterprises, token_scope
+from api.contract.fields import (
+    CursorOf,
+    Enterprises,
+    OneOf,
+    OptionalText,
+    OptionalTime,
+    Text,
+    ends_after,
+    utc,
+)
+from api.contract.query import parse_query
+from api.contract.replies import FORBIDDEN, INVALID_PARAMETER, NOT_FOUND
+from api.contract.route import Reply, add_endpoints, endpoint
 from api.errors import not_found
 from api.json import json_response
 from api.keys import POOL
-from api.paging import DEFAULT_LIMIT, KeysetCursor, PageSql, page_limit, split_page
-from api.params import (
-    check_names,
-    enterprise_ids,
-    one_of,
-    optional_range,
-    optional_text,
-    utc,
+from api.paging import DEFAULT_LIMIT, KeysetCursor, Limit, PageSql, split_page
+from api.routes.call_models import (
+    CALL_COLUMNS,
+    CALL_STATUSES,
+    CALL_TYPES,
+    DATA_SOURCES,
+    EVENT_COLUMNS,
+    PARTICIPANT_COLUMNS,
+    CallDetail,
+    CallPage,
+    CallStatus,
+    CallType,
+    DataSource,
 )
+from api.snapshot import snapshot
 
-# Every column but `token`: seed 002 describes it as the enterprise's authentication token, a
-# credential that query results must not carry.
-CALL_COLUMNS = (
-    "id",
-    "unique_id",
-    "mongo_id",
-    "timestamp",
-    "start_time",
-    "end_time",
-    "duration",
-    "enterprise_id",
-    "phone_number",
-    "trunk",
-    "main_extension",
-    "extensions_count",
-    "call_type",
-    "call_status",
-    "data_source",
-    "received_timestamp",
-    "asterisk_host",
-    "raw_data",
-    "extra_data",
-    "created_at",
-    "updated_at",
-)
-PARTICIPANT_COLUMNS = (
-    "id",
-    "call_id",
-    "extension",
-    "participant_status",
-    "ring_order",
-    "ring_duration",
-    "dial_start",
-    "answer_time",
-    "hangup_time",
-    "extension_info",
-    "disconnect_reason",
-    "created_at",
-)
-EVENT_COLUMNS = (
-    "id",
-    "call_id",
-    "unique_id",
-    "event_key",
-    "source_system",
-    "event_id",
-    "enterprise_id",
-    "asterisk_host",
-    "extension",
-    "event_type",
-    "event_sequence",
-    "event_timestamp",
-    "received_timestamp",
-    "data_source",
-    "processed",
-    "needs_telegram",
-    "needs_integration",
-    "telegram_sent",
-    "integration_sent",
-    "raw_data",
-    "created_at",
-)
 # asyncpg hands jsonb over as text; it goes out verbatim instead of being parsed and re-encoded.
 _JSONB_COLUMNS = frozenset({"raw_data", "extra_data", "extension_info"})
-
-DATA_SOURCES = ("live", "downloaded", "migrated")
-CALL_TYPES = ("incoming", "outgoing", "internal")
-CALL_STATUSES = ("answered", "no_answer", "busy", "failed")
-LIST_PARAMETERS = frozenset(
-    {
-        "enterprise_id",
-        "from",
-        "to",
-        "data_source",
-        "call_type",
-        "call_status",
-        "phone_number",
-        "extension",
-        "limit",
-        "cursor",
-    }
-)
 
 
 def _select(alias: str, columns: Sequence[str]) -> str:
@@ -151,38 +90,56 @@ class Cursor(KeysetCursor):
         return cls(None if start is None else utc(datetime.fromisoformat(start)), id_)
 
 
-@dataclass(frozen=True)
-class CallListQuery:
-    """The filters of GET /api/calls; `enterprises` empty means all of the token's."""
+class CallListQuery(BaseModel):
+    """The filters of GET /api/calls."""
 
-    enterprises: tuple[str, ...] = ()
-    start_from: datetime | None = None
-    start_to: datetime | None = None
-    data_source: str | None = None
-    call_type: str | None = None
-    call_status: str | None = None
-    phone_number: str | None = None
-    extension: str | None = None
-    after: Cursor | None = None
-    limit: int = DEFAULT_LIMIT
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
+
+    start_from: OptionalTime = Field(
+        None,
+        validation_alias="from",
+        description="Calls that started at or after (ISO 8601; no offset means UTC).",
+    )
+    start_to: OptionalTime = Field(
+        None,
+        validation_alias="to",
+        description="Calls that started before (ISO 8601; no offset means UTC).",
+    )
+    enterprises: Enterprises = Field(
+        (),
+        validation_alias="enterprise_id",
+        description="Repeatable. Default: every enterprise of the token; any other is 403.",
+    )
+    data_source: Annotated[DataSource | None, OneOf(DATA_SOURCES)] = Field(
+        None, description="How the call was received."
+    )
+    call_type: Annotated[CallType | None, OneOf(CALL_TYPES)] = Field(
+        None, description="Direction of the call."
+    )
+    call_status: Annotated[CallStatus | None, OneOf(CALL_STATUSES)] = Field(
+        None, description="Outcome of the call."
+    )
+    phone_number: OptionalText = Field(None, description="The external party, exactly.")
+    extension: OptionalText = Field(
+        None, description="An extension that took part (or the one that answered)."
+    )
+    after: Annotated[Cursor | None, CursorOf(Cursor.decode)] = Field(
+        None, validation_alias="cursor"
+    )
+    limit: Limit = Field(DEFAULT_LIMIT, description="Calls per page.")
+
+    _ordered = ends_after("start_from", "start_to")
+
+
+class CallPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: Text = Field(description="The Asterisk UniqueId (calls.unique_id).")
 
 
 def parse_list_query(query: MultiMapping[str]) -> CallListQuery:
     """Validates the query string; every error names its parameter."""
-    check_names(query, LIST_PARAMETERS)
-    start_from, start_to = optional_range(query)
-    return CallListQuery(
-        enterprises=enterprise_ids(query),
-        start_from=start_from,
-        start_to=start_to,
-        data_source=one_of(query, "data_source", DATA_SOURCES),
-        call_type=one_of(query, "call_type", CALL_TYPES),
-        call_status=one_of(query, "call_status", CALL_STATUSES),
-        phone_number=optional_text(query, "phone_number"),
-        extension=optional_text(query, "extension"),
-        after=Cursor.from_query(query),
-        limit=page_limit(query),
-    )
+    return parse_query(CallListQuery, query)
 
 
 def list_calls_sql(query: CallListQuery, enterprises: Sequence[str]) -> tuple[str, list[object]]:
@@ -233,11 +190,19 @@ def _call(record: Mapping[str, Any]) -> dict[str, Any]:
     return {"call_id": record["unique_id"], **_row(record)}
 
 
-async def get_call(request: web.Request) -> web.Response:
+@endpoint(
+    "GET",
+    "/api/calls/{call_id}",
+    operation_id="getCall",
+    tag="calls",
+    summary="A call with its participants and events",
+    description="A call of another enterprise answers 404, exactly as a missing one.",
+    responses={200: Reply("The call.", CallDetail), 400: INVALID_PARAMETER, 404: NOT_FOUND},
+)
+async def get_call(request: web.Request, path: CallPath) -> web.Response:
     """One call with its participants and events, read in one snapshot."""
-    call_id = request.match_info["call_id"]
-    pool: asyncpg.Pool = request.config_dict[POOL]
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    call_id = path.call_id
+    async with snapshot(request.config_dict[POOL]) as conn:
         call = await conn.fetchrow(_CALL, call_id, sorted(token_scope(request)))
         if call is None:
             raise not_found(f"no call {call_id!r}")
@@ -252,11 +217,23 @@ async def get_call(request: web.Request) -> web.Response:
     )
 
 
-async def list_calls(request: web.Request) -> web.Response:
+@endpoint(
+    "GET",
+    "/api/calls",
+    operation_id="listCalls",
+    tag="calls",
+    summary="Calls, newest first (by start_time), a page at a time",
+    description="Keyset pagination: follow `next_cursor` until it is null. Calls whose"
+    " start_time is not known yet come first.",
+    responses={
+        200: Reply("A page of calls.", CallPage),
+        400: INVALID_PARAMETER,
+        403: FORBIDDEN,
+    },
+)
+async def list_calls(request: web.Request, query: CallListQuery) -> web.Response:
     """Calls of the token's enterprises, newest first, a page at a time."""
-    query = parse_list_query(request.query)
-    require_enterprises(request, query.enterprises)
-    enterprises = sorted(set(query.enterprises or token_scope(request)))
+    enterprises = requested_enterprises(request, query.enterprises)
     sql, params = list_calls_sql(query, enterprises)
     rows = await request.config_dict[POOL].fetch(sql, *params)
     page, last = split_page(rows, query.limit)
@@ -265,5 +242,4 @@ async def list_calls(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/api/calls", list_calls)
-    app.router.add_get("/api/calls/{call_id}", get_call)
+    add_endpoints(app, list_calls, get_call)

@@ -8,114 +8,54 @@ valid at that instant (a deleted one too: it says the member was gone then). Glo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from aiohttp import web
-from multidict import MultiMapping
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.auth import require_enterprises, token_scope
-from api.errors import invalid_parameter, not_found
+from api.auth import requested_enterprises
+from api.contract.fields import Boolean, Enterprises, OptionalTime, Text
+from api.contract.replies import FORBIDDEN, INVALID_PARAMETER, NOT_FOUND
+from api.contract.route import Reply, add_endpoints, endpoint
+from api.errors import not_found
 from api.json import json_response
 from api.keys import POOL
-from api.params import check_names, enterprise_ids, parse_time
-from streams.dimensions import KINDS
+from api.routes.dictionaries_models import KIND_ENUM, Dictionary, DictionaryMember
+from streams.reference.dimensions import KINDS
 
-PARAMETERS = frozenset({"at", "enterprise_id", "include_deleted"})
-_BOOLEANS = {"true": True, "false": False}
 
-_TIME = {"type": "string", "format": "date-time"}
-DICTIONARY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "kind": {"type": "string", "enum": list(KINDS)},
-        "at": {**_TIME, "type": ["string", "null"], "description": "`at` as given, in UTC."},
-        "items": {
-            "type": "array",
-            "description": "Ordered by id, then enterpriseId.",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "string"},
-                    "name": {"type": "string"},
-                    "parentId": {"type": ["string", "null"]},
-                    "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "deleted": {"type": "boolean"},
-                    "sourceSystem": {
-                        "type": "string",
-                        "description": "The source of this version (the kind's master wins).",
-                    },
-                    "validFrom": _TIME,
-                    "validTo": {
-                        **_TIME,
-                        "type": ["string", "null"],
-                        "description": "null: current.",
-                    },
-                    "enterpriseId": {"type": "string", "description": "'' for a global member."},
-                },
-            },
-        },
-    },
-}
-DICTIONARY_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": "kind",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "enum": list(KINDS)},
-    },
-    {
-        "name": "at",
-        "in": "query",
-        "required": False,
-        "description": "The versions valid at this instant, deleted ones included (ISO 8601;"
-        " no offset means UTC). Default: the current versions.",
-        "schema": _TIME,
-    },
-    {
-        "name": "enterprise_id",
-        "in": "query",
-        "required": False,
-        "description": "Repeatable. Default: every enterprise of the token; any other is 403."
+class DictionaryPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[Text, KIND_ENUM]
+
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, kind: str) -> str:
+        # A dictionary that does not exist is a missing resource, as an unknown path is.
+        if kind not in KINDS:
+            raise not_found(f"no dictionary {kind!r}; dictionaries: {', '.join(KINDS)}")
+        return kind
+
+
+class DictionaryQuery(BaseModel):
+    """`enterprises` empty means all of the token's. The fields are in the order their
+    mistakes are reported."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
+
+    enterprises: Enterprises = Field(
+        (),
+        validation_alias="enterprise_id",
+        description="Repeatable. Default: every enterprise of the token; any other is 403."
         " Global members are always included.",
-        "schema": {"type": "array", "items": {"type": "string"}},
-        "style": "form",
-        "explode": True,
-    },
-    {
-        "name": "include_deleted",
-        "in": "query",
-        "required": False,
-        "description": "Without `at`: list deleted members too.",
-        "schema": {"type": "boolean", "default": False},
-    },
-]
-
-
-@dataclass(frozen=True)
-class DictionaryQuery:
-    """`enterprises` empty means all of the token's."""
-
-    at: datetime | None = None
-    enterprises: tuple[str, ...] = ()
-    include_deleted: bool = False
-
-
-def parse_query(query: MultiMapping[str]) -> DictionaryQuery:
-    check_names(query, PARAMETERS)
-    enterprises = enterprise_ids(query)
-    include_deleted = query.get("include_deleted", "false")
-    if include_deleted not in _BOOLEANS:
-        raise invalid_parameter(
-            "include_deleted", f"expected true or false, got {include_deleted!r}"
-        )
-    at = query.get("at")
-    return DictionaryQuery(
-        at=None if at is None else parse_time("at", at),
-        enterprises=enterprises,
-        include_deleted=_BOOLEANS[include_deleted],
+    )
+    include_deleted: Boolean = Field(False, description="Without `at`: list deleted members too.")
+    at: OptionalTime = Field(
+        None,
+        description="The versions valid at this instant, deleted ones included (ISO 8601; no"
+        " offset means UTC). Default: the current versions.",
     )
 
 
@@ -142,32 +82,38 @@ ORDER BY d.id, d.enterprise_id
 
 
 def _item(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "parentId": row["parent_id"],
-        # jsonb arrives as text and goes out verbatim.
-        "attributes": orjson.Fragment(row["attributes"]),
-        "deleted": row["deleted"],
-        "sourceSystem": row["source_system"],
-        "validFrom": row["valid_from"],
-        "validTo": row["valid_to"],
-        "enterpriseId": row["enterprise_id"],
-    }
+    """The row as the documented member: each column under its field's camelCase alias."""
+    item = {field.alias or name: row[name] for name, field in DictionaryMember.model_fields.items()}
+    # jsonb arrives as text and goes out verbatim.
+    item["attributes"] = orjson.Fragment(row["attributes"])
+    return item
 
 
-async def list_dictionary(request: web.Request) -> web.Response:
+@endpoint(
+    "GET",
+    "/api/dictionaries/{kind}",
+    operation_id="getDictionary",
+    tag="dictionaries",
+    summary="Reference dimension members (SCD2): current, or as of `at`",
+    description="The token's enterprises' members and the global ones (enterpriseId ''). Where"
+    " sources disagree, the kind's master source system wins.",
+    responses={
+        200: Reply("The members.", Dictionary),
+        400: INVALID_PARAMETER,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+    },
+)
+async def list_dictionary(
+    request: web.Request, path: DictionaryPath, query: DictionaryQuery
+) -> web.Response:
     """The members of one dimension, current or as of `at`."""
-    kind = request.match_info["kind"]
-    if kind not in KINDS:
-        raise not_found(f"no dictionary {kind!r}; dictionaries: {', '.join(KINDS)}")
-    query = parse_query(request.query)
-    require_enterprises(request, query.enterprises)
-    enterprises = sorted({*(query.enterprises or token_scope(request)), ""})
-    sql, params = dictionary_sql(kind, query, enterprises)
+    # '' is the global version every enterprise shares.
+    enterprises = sorted({*requested_enterprises(request, query.enterprises), ""})
+    sql, params = dictionary_sql(path.kind, query, enterprises)
     rows = await request.config_dict[POOL].fetch(sql, *params)
-    return json_response({"kind": kind, "at": query.at, "items": [_item(r) for r in rows]})
+    return json_response({"kind": path.kind, "at": query.at, "items": [_item(r) for r in rows]})
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/api/dictionaries/{kind}", list_dictionary)
+    add_endpoints(app, list_dictionary)

@@ -1,7 +1,7 @@
 """GET /health: 200 when every dependency answers and the worker is live and making progress,
 503 when a dependency is unavailable or the worker is down or stalled.
 
-The worker's state comes from its heartbeat (streams/heartbeat.py): one indexed read of the
+The worker's state comes from its heartbeat (streams/runtime/heartbeat.py): one indexed read of the
 latest rows, so the route stays as cheap as the dependency checks it runs alongside.
 """
 
@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import orjson
 import structlog
 from aiohttp import web
 from confluent_kafka.admin import AdminClient
+from pydantic import BaseModel, Field
 
+from api.contract.fields import omitted
+from api.contract.route import Reply, add_endpoints, endpoint
 from api.json import json_response
 from api.keys import POOL, SETTINGS
-from streams.heartbeat import BeatSeen, is_fresh, worker_health
+from streams.runtime.heartbeat import BeatSeen, is_fresh, worker_health
 
 log = structlog.get_logger(__name__)
 
@@ -117,6 +120,53 @@ def _unavailable(dependency: str, exc: Exception) -> Dependency:
     return {"status": "unavailable", "error": type(exc).__name__}
 
 
+class DependencyStatus(BaseModel):
+    status: Literal["ok", "unavailable", "not_configured"]
+    latency_ms: float = omitted("How long the check took.")
+    error: str = omitted("The kind of failure, when unavailable.")
+    brokers: int = omitted("Kafka only: brokers in the metadata.")
+
+
+class Dependencies(BaseModel):
+    database: DependencyStatus
+    kafka: DependencyStatus
+
+
+class StalledPartition(BaseModel):
+    topic: str
+    partition: int
+    status: Literal["STALL", "STOP"]
+
+
+class WorkerHealth(BaseModel):
+    status: Literal["ok", "stalled", "down", "unknown"] = Field(
+        description="From the worker group's heartbeats: down after 3 missed beats (or none"
+        " ever), stalled when a partition is STALL or STOP (contract 10); unknown while the"
+        " database does not answer."
+    )
+    lastBeatAgeSec: float | None = omitted("Age of the newest heartbeat.")
+    instances: int = omitted("Worker instances beating now.")
+    stalledPartitions: list[StalledPartition] = omitted("Partitions stalled or stopped.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    dependencies: Dependencies
+    worker: WorkerHealth
+
+
+@endpoint(
+    "GET",
+    "/health",
+    operation_id="health",
+    tag="operations",
+    summary="Whether the API and its dependencies answer",
+    responses={
+        200: Reply("Every dependency answers (Kafka may be not_configured).", Health),
+        503: Reply("A dependency is unavailable, or the worker is down or stalled.", Health),
+    },
+    public=True,
+)
 async def health(request: web.Request) -> web.Response:
     """Checks the database, the broker and the worker's heartbeat concurrently."""
     settings = request.config_dict[SETTINGS]
@@ -141,4 +191,4 @@ async def health(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/health", health)
+    add_endpoints(app, health)

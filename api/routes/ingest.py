@@ -3,7 +3,8 @@
 The API never writes them to the database itself: it publishes each to ingest.interactions, in
 the Confluent wire format like every other input, and the worker stores it as it stores any
 event. 202 means the broker has acknowledged every item. An item's event_id is a hash of its
-content (streams.interactions), so posting the same items again is harmless: duplicates.
+content (streams.contact_centre.interactions), so posting the same items again is harmless:
+duplicates.
 """
 
 from __future__ import annotations
@@ -19,84 +20,39 @@ import fastavro
 import orjson
 import structlog
 from aiohttp import hdrs, web
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from api.auth import require_enterprises
+from api.contract.replies import BODY_TIMEOUT, FORBIDDEN, error_reply
+from api.contract.route import Reply, add_endpoints, endpoint
 from api.errors import ApiError
 from api.json import json_response
 from api.keys import POOL, SETTINGS
+from api.routes.ingest_models import MAX_ITEMS, Ingested, IngestedId, InteractionBatch
+from api.server import MAX_BODY_BYTES
 from schemas.codec import TopicCodec, frame
 from schemas.registry.client import ClosableRegistry, StoreRegistry, registry_client
 from schemas.registry.store import RegistryStore
-from schemas.topics import INGEST_INTERACTIONS
+from schemas.topics import INGEST_INTERACTIONS, Topic
 from schemas.validate import DEFAULT_MAX_FUTURE_SEC, validation_violation
-from streams.interactions import InvalidInteraction, interaction_record
-from switchboard.broker import ensure_topics, producer_config
+from streams.contact_centre.interaction_post import InvalidInteraction
+from streams.contact_centre.interactions import interaction_record
+from switchboard.kafka.publisher import (
+    BrokerUnreachable,
+    NotDelivered,
+    Publisher,
+    RegistrationFailed,
+)
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
 _WRITER = fastavro.parse_schema(INGEST_INTERACTIONS.schema)
 
-MAX_ITEMS = 1000
 # librdkafka refuses a message over its message.max.bytes (1,000,000), counting the key and
 # the framing too; an item is refused here first, with a 413 that names this limit.
 MAX_ITEM_BYTES = 900_000
 # A broker that does not answer within these is reported as unavailable (503), not waited for.
 CONNECT_TIMEOUT_SEC = 5.0
 DELIVERY_TIMEOUT_SEC = 10.0
-_POLL_INTERVAL_SEC = 0.005
-
-
-_TEXT = {"type": "string", "minLength": 1}
-_OPTIONAL_TEXT = {"type": ["string", "null"], "minLength": 1}
-_OPTIONAL_TIME = {"type": ["string", "null"], "format": "date-time"}
-_INTERACTION = {
-    "type": "object",
-    "required": ["external_id", "enterprise_id", "channel"],
-    "additionalProperties": False,
-    "properties": {
-        "external_id": {**_TEXT, "description": "Your id of the interaction: the idempotency key."},
-        "enterprise_id": {**_TEXT, "description": "One of the token's enterprises."},
-        "channel": {**_TEXT, "examples": ["voice", "chat", "email", "sms", "push", "messenger"]},
-        "direction": _OPTIONAL_TEXT,
-        "call_id": {**_OPTIONAL_TEXT, "description": "Links it to the call (voice)."},
-        "conversation_id": {**_OPTIONAL_TEXT, "description": "Links it to the conversation."},
-        "queue_id": _OPTIONAL_TEXT,
-        "agent_id": _OPTIONAL_TEXT,
-        "started_at": {**_OPTIONAL_TIME, "description": "ISO 8601; no offset means UTC."},
-        "ended_at": {**_OPTIONAL_TIME, "description": "Not before started_at."},
-        "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
-INGEST_REQUEST_SCHEMA: dict[str, Any] = {
-    "oneOf": [
-        _INTERACTION,
-        {"type": "array", "items": _INTERACTION, "minItems": 1, "maxItems": MAX_ITEMS},
-    ]
-}
-INGEST_RESPONSE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "ids": {
-            "type": "array",
-            "description": "One per item, in the order posted.",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "externalId": {"type": "string"},
-                    "interactionId": {
-                        "type": "string",
-                        "description": "call_id, else conversation_id, else external_id.",
-                    },
-                    "eventId": {
-                        "type": "string",
-                        "description": "A hash of the content: the same for a repeat.",
-                    },
-                },
-            },
-        }
-    },
-}
 
 
 class BrokerUnavailable(Exception):
@@ -127,80 +83,56 @@ class InteractionPublisher:
         self._settings = settings
         self._new_registry = registry
         self._lock = asyncio.Lock()
-        self._producer: Producer | None = None
-        self._codec: TopicCodec | None = None
+        self._publisher: Publisher[Topic] | None = None
         self._registry: ClosableRegistry | None = None
 
     async def publish(self, records: Sequence[dict[str, Any]]) -> None:
         """Returns once the broker acknowledged every record; raises BrokerUnavailable."""
-        producer, codec = await self._prepared()
-        loop = asyncio.get_running_loop()
-        deliveries = [loop.create_future() for _ in records]
-        for record, delivered in zip(records, deliveries, strict=True):
-            key = str(record["external_id"]).encode()
-            report = partial(_settle, delivered)
-            try:
-                producer.produce(
-                    INGEST_INTERACTIONS.name, codec.encode(record), key, on_delivery=report
-                )
-            except (BufferError, KafkaException) as exc:
-                raise BrokerUnavailable(f"the broker refused the items: {exc}") from exc
-        deadline = loop.time() + DELIVERY_TIMEOUT_SEC + 1  # librdkafka reports first
-        while not all(d.done() for d in deliveries):
-            producer.poll(0)  # serves delivery reports on this thread
-            if loop.time() > deadline:
-                raise BrokerUnavailable("the broker did not acknowledge the items in time")
-            await asyncio.sleep(_POLL_INTERVAL_SEC)
-        errors = {d.result() for d in deliveries} - {None}
-        if errors:
-            raise BrokerUnavailable(f"the broker did not take the items: {sorted(errors)[0]}")
+        publisher = await self._prepared()
+        try:
+            await publisher.deliver(INGEST_INTERACTIONS, records, what="items")
+        except NotDelivered as exc:
+            raise BrokerUnavailable(str(exc)) from exc.__cause__
 
     async def close(self) -> None:
-        if self._producer is not None:
-            await asyncio.to_thread(self._producer.flush, CONNECT_TIMEOUT_SEC)
+        if self._publisher is not None:
+            await self._publisher.flush(CONNECT_TIMEOUT_SEC)
         if self._registry is not None:
             await self._registry.aclose()
 
-    async def _prepared(self) -> tuple[Producer, TopicCodec]:
+    async def _prepared(self) -> Publisher[Topic]:
         async with self._lock:
-            if self._producer is None or self._codec is None:
-                self._producer, self._codec = await self._prepare()
-            return self._producer, self._codec
+            if self._publisher is None:
+                self._publisher = await self._prepare()
+            return self._publisher
 
-    async def _prepare(self) -> tuple[Producer, TopicCodec]:
+    async def _prepare(self) -> Publisher[Topic]:
         bootstrap = self._settings.kafka_bootstrap_servers
         if not bootstrap:
             raise BrokerUnavailable("no broker is configured (KAFKA_BOOTSTRAP_SERVERS)")
-        producer = Producer(
-            producer_config(
-                bootstrap,
-                **{
-                    "message.timeout.ms": int(DELIVERY_TIMEOUT_SEC * 1000),
-                    "socket.connection.setup.timeout.ms": int(CONNECT_TIMEOUT_SEC * 1000),
-                    "log_level": 0,  # failures are reported once, by us, as 503s
-                },
-            )
+        publisher = Publisher[Topic](
+            bootstrap,
+            partitions=self._settings.topic_partitions,
+            encoder_for=lambda topic: TopicCodec(topic, self._registry_client()),
+            delivery_timeout_sec=DELIVERY_TIMEOUT_SEC,
+            config={
+                "socket.connection.setup.timeout.ms": int(CONNECT_TIMEOUT_SEC * 1000),
+                "log_level": 0,  # failures are reported once, by us, as 503s
+            },
         )
-        partitions = self._settings.topic_partitions
         try:
-            # Metadata first: it fails within the timeout when the broker cannot be reached.
-            await asyncio.to_thread(producer.list_topics, timeout=CONNECT_TIMEOUT_SEC)
-            await asyncio.to_thread(ensure_topics, bootstrap, [INGEST_INTERACTIONS], partitions)
-        except (KafkaException, RuntimeError) as exc:
-            raise BrokerUnavailable(f"the broker at {bootstrap} cannot be reached") from exc
+            await publisher.prepare([INGEST_INTERACTIONS])
+        except BrokerUnreachable as exc:
+            reason = f"the broker at {bootstrap} cannot be reached"
+            raise BrokerUnavailable(reason) from exc.__cause__
+        except RegistrationFailed as exc:
+            raise BrokerUnavailable("the schema registry cannot be reached") from exc.__cause__
+        return publisher
+
+    def _registry_client(self) -> ClosableRegistry:
         if self._registry is None:
             self._registry = self._new_registry()
-        codec = TopicCodec(INGEST_INTERACTIONS, self._registry)
-        try:
-            await codec.register()
-        except Exception as exc:  # the registry client raises transport and HTTP errors alike
-            raise BrokerUnavailable("the schema registry cannot be reached") from exc
-        return producer, codec
-
-
-def _settle(delivered: asyncio.Future[str | None], error: KafkaError | None, _: Message) -> None:
-    if not delivered.done():
-        delivered.set_result(None if error is None else error.str())
+        return self._registry
 
 
 PUBLISHER = web.AppKey("ingest_publisher", InteractionPublisher)
@@ -288,6 +220,28 @@ def _field_with_nul(record: Mapping[str, Any]) -> str | None:
     return None
 
 
+@endpoint(
+    "POST",
+    "/api/ingest/interactions",
+    operation_id="ingestInteractions",
+    tag="ingest",
+    summary=f"Post one interaction or up to {MAX_ITEMS}; idempotent by external_id",
+    description="Published to ingest.interactions and stored by the worker, so they appear in"
+    " queries shortly after the 202. Posting the same content again changes nothing; posting an"
+    " external_id with other content replaces it.",
+    body=InteractionBatch,
+    responses={
+        202: Reply("The broker has every item.", Ingested),
+        400: error_reply("An item is invalid (`invalid_body`; `index`, `field` say where)."),
+        403: FORBIDDEN,
+        408: BODY_TIMEOUT,
+        413: error_reply(
+            f"The body is over {MAX_BODY_BYTES:,} bytes, or an item's record over"
+            f" {MAX_ITEM_BYTES:,} bytes (`payload_too_large`)."
+        ),
+        503: error_reply("The broker or the schema registry is unavailable; retry later."),
+    },
+)
 async def ingest_interactions(request: web.Request) -> web.Response:
     """Publishes one interaction or many to ingest.interactions; 202 once the broker has them."""
     max_future_sec = request.config_dict[SETTINGS].max_future_sec
@@ -302,11 +256,7 @@ async def ingest_interactions(request: web.Request) -> web.Response:
         log.warning("ingest_unavailable", reason=str(exc), cause=repr(exc.__cause__))
         raise unavailable(str(exc)) from None
     ids = [
-        {
-            "externalId": r["external_id"],
-            "interactionId": r["interaction_id"],
-            "eventId": r["event_id"],
-        }
+        {field.alias or name: r[name] for name, field in IngestedId.model_fields.items()}
         for r in records
     ]
     return json_response({"ids": ids}, status=202)
@@ -330,4 +280,4 @@ def _registry(app: web.Application) -> ClosableRegistry:
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_publisher)
-    app.router.add_post("/api/ingest/interactions", ingest_interactions)
+    add_endpoints(app, ingest_interactions)

@@ -1,6 +1,7 @@
 """GET /api/kpis and GET /api/timeseries: contract section 7's metrics over a range.
 
-The figures come from the fact tables (api/analytics); every metric is `streams.kpis.kpis()`
+The figures come from the fact tables (api/analytics); every metric is
+`streams.contact_centre.figures.kpis()`
 of them, so the API and the stream share one definition of each.
 """
 
@@ -15,67 +16,87 @@ from aiohttp import web
 
 from api.analytics.depth import bucket_starts, default_interval, queue_depth, sample_instants
 from api.analytics.kpis import figures
-from api.analytics.params import interval, parse_query, require_aligned
 from api.analytics.query import TOTAL, AnalyticsQuery, by_bucket
+from api.analytics.range import require_aligned
+from api.analytics.request import KpisParams, TimeseriesParams
 from api.analytics.responses import connected
-from api.analytics.sql import snapshot
-from api.errors import invalid_parameter
+from api.analytics.results import DEPTH_METRIC, RESPONSE_METRIC, BucketValue, KpisAnswer
+from api.contract.replies import FORBIDDEN, INVALID_PARAMETER
+from api.contract.route import Reply, add_endpoints, endpoint
 from api.json import json_response
 from api.keys import POOL
-from api.params import one_of
-from streams.kpis import DepthSample, IntervalFigures, kpis
-
-# The metric names of /api/kpis, in the order it answers them.
-KPI_FIELDS = tuple(kpis(IntervalFigures()).to_json())
-RESPONSE_METRIC = "responseSec"
-DEPTH_METRIC = "queueDepth"
-METRICS = (*KPI_FIELDS, DEPTH_METRIC)
+from api.snapshot import snapshot
+from streams.contact_centre.depth import DepthSample
+from streams.contact_centre.figures import kpis
 
 
 def depth_json(sample: DepthSample) -> dict[str, Any]:
     return {"ts": sample.ts, "waiting": sample.waiting, "oldestWaitSec": sample.oldest_wait_sec}
 
 
-async def get_kpis(request: web.Request) -> web.Response:
+@endpoint(
+    "GET",
+    "/api/kpis",
+    operation_id="getKpis",
+    tag="analytics",
+    summary="Contact-centre KPIs of a range, with the queue depth across it",
+    description="Ranges are half-open [from, to) and need not be aligned: whole quarter hours"
+    " come from the 15-minute facts, the rest from the sessions themselves.",
+    responses={200: Reply("The KPIs.", KpisAnswer), 400: INVALID_PARAMETER, 403: FORBIDDEN},
+)
+async def get_kpis(request: web.Request, query: KpisParams) -> web.Response:
     """The KPIs of a range, with the queue depth sampled across it."""
-    query = parse_query(request, extra=("interval",))
-    sampling = interval(request.query) or default_interval(query.start, query.end)
-    instants = sample_instants(query.start, query.end, sampling, datetime.now(UTC))
+    scope = query.scoped(request)
+    sampling = query.interval or default_interval(scope.start, scope.end)
+    instants = sample_instants(scope.start, scope.end, sampling, datetime.now(UTC))
     async with snapshot(request.config_dict[POOL]) as conn:
-        found = await figures(conn, query, TOTAL)
+        found = await figures(conn, scope, TOTAL)
         depth = (
-            await queue_depth(conn, query.enterprises, instants, query.where)
+            await queue_depth(conn, scope.enterprises, instants, scope.where)
             if found.connected.queue
             else None
         )
     return json_response(
         {
-            "from": query.start,
-            "to": query.end,
-            "attribution": query.attribution.value,
+            "from": scope.start,
+            "to": scope.end,
+            "attribution": scope.attribution.value,
             **kpis(found.of(None)).to_json(),
             "queueDepthTrend": None if depth is None else [depth_json(s) for s in depth],
         }
     )
 
 
-async def get_timeseries(request: web.Request) -> web.Response:
+@endpoint(
+    "GET",
+    "/api/timeseries",
+    operation_id="getTimeseries",
+    tag="analytics",
+    summary="One metric per bucket of a range",
+    description="Each value is the metric of that bucket's figures alone (responseSec: the"
+    " nearest-rank p95 of the bucket's responses; queueDepth: sessions waiting at the bucket"
+    " start, null for instants still to come).",
+    responses={
+        200: Reply("One entry per bucket start in [from, to).", list[BucketValue]),
+        400: INVALID_PARAMETER,
+        403: FORBIDDEN,
+    },
+)
+async def get_timeseries(request: web.Request, query: TimeseriesParams) -> web.Response:
     """One metric per bucket of a range."""
-    query = parse_query(request, extra=("metric", "interval"))
-    metric = one_of(request.query, "metric", METRICS)
-    if metric is None:
-        raise invalid_parameter("metric", f"required, one of {', '.join(METRICS)}")
-    step = interval(request.query) or default_interval(query.start, query.end)
-    require_aligned(query, step)
-    buckets = bucket_starts(query.start, query.end, step)
+    scope = query.scoped(request)
+    metric = query.metric
+    step = query.interval or default_interval(scope.start, scope.end)
+    require_aligned(scope, step)
+    buckets = bucket_starts(scope.start, scope.end, step)
     values: Mapping[datetime, float | int | None]
     async with snapshot(request.config_dict[POOL]) as conn:
         if metric == DEPTH_METRIC:
-            values = await _depth_values(conn, query, buckets)
+            values = await _depth_values(conn, scope, buckets)
         else:
             found = await figures(
                 conn,
-                query,
+                scope,
                 by_bucket(step),
                 queue=metric != RESPONSE_METRIC,
                 digital=metric == RESPONSE_METRIC,
@@ -97,5 +118,4 @@ async def _depth_values(
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/api/kpis", get_kpis)
-    app.router.add_get("/api/timeseries", get_timeseries)
+    add_endpoints(app, get_kpis, get_timeseries)

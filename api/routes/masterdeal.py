@@ -1,7 +1,7 @@
 """GET /masterdeal/{id}: a master deal with its history, domain statuses, SLA and events;
 GET /masterdeal: the deals of the token's enterprises, newest first, a page at a time.
 
-A deal belongs to one tenant (contract 4, streams.masterdeal `assign_tenants`): a deal outside
+A deal belongs to one tenant (contract 4, streams.masterdeal.tenancy): a deal outside
 the token's enterprises answers exactly as one that does not exist, so ids cannot be probed.
 
 Breaches are computed as of the request from each target's stored deadline and the time it was
@@ -14,55 +14,62 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-import asyncpg
 import orjson
 from aiohttp import web
-from multidict import MultiMapping
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import require_enterprises, token_scope
-from api.errors import invalid_parameter, not_found
+from api.auth import requested_enterprises, token_scope
+from api.contract.fields import (
+    CursorOf,
+    Enterprises,
+    OneOf,
+    OptionalBoolean,
+    OptionalTime,
+    Text,
+    ends_after,
+    utc,
+)
+from api.contract.replies import FORBIDDEN, INVALID_PARAMETER, NOT_FOUND
+from api.contract.route import Reply, add_endpoints, endpoint
+from api.errors import not_found
 from api.json import json_response
 from api.keys import POOL
-from api.paging import DEFAULT_LIMIT, LIMIT_SCHEMA, KeysetCursor, PageSql, page_limit, split_page
-from api.params import check_names, enterprise_ids, one_of, optional_range, utc
-from streams.masterdeal import STAGES, SlaTarget
+from api.paging import DEFAULT_LIMIT, KeysetCursor, Limit, PageSql, split_page
+from api.routes.masterdeal_models import (
+    DealDomainStatus,
+    DealFields,
+    DealHistoryEntry,
+    DealSlaSummary,
+    MasterDeal,
+    MasterDealPage,
+)
+from api.snapshot import snapshot
+from streams.masterdeal.sla import SlaTarget
+from streams.masterdeal.stages import STAGES
 
+# The columns are the answer's fields (masterdeal_models), so what is read is what is documented.
+_DEAL_COLUMNS = ", ".join(DealFields.model_fields)
 # master_deal_id first: should one deal's deal_id equal another's master_deal_id, the id wins.
 # A deal of another tenant is not there at all, so it cannot shadow one of the token's own.
-_DEAL = """
-SELECT master_deal_id, deal_id, enterprise_id, correlation_id, stage, created_at, closed_at,
-    updated_at, last_event_at, sla_targets::text, canonical_events::text
+_DEAL = f"""
+SELECT {_DEAL_COLUMNS}, sla_targets::text, canonical_events::text
 FROM master_deal
 WHERE (master_deal_id = $1 OR deal_id = $1) AND enterprise_id = ANY($2::text[])
 ORDER BY master_deal_id = $1 DESC
 LIMIT 1
 """
-_HISTORY = """
-SELECT event_key, event_id, domain, event_type, domain_status, occurred_at, applied_at,
-    moved_stage, stage_after, correlation_id
+_HISTORY = f"""
+SELECT {", ".join(DealHistoryEntry.model_fields)}
 FROM master_deal_stage_history WHERE master_deal_id = $1
 ORDER BY occurred_at, event_key
 """
-_DOMAINS = """
-SELECT domain, status, reported_at, event_id
+_DOMAINS = f"""
+SELECT {", ".join(DealDomainStatus.model_fields)}
 FROM master_deal_domain_status WHERE master_deal_id = $1
 ORDER BY domain
 """
-
-
-async def get_master_deal(request: web.Request) -> web.Response:
-    """A master deal by master_deal_id or deal_id, read in one snapshot."""
-    deal_ref = request.match_info["id"]
-    pool: asyncpg.Pool = request.config_dict[POOL]
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        deal = await conn.fetchrow(_DEAL, deal_ref, sorted(token_scope(request)))
-        if deal is None:
-            raise not_found(f"no master deal or deal {deal_ref!r}")
-        history = await conn.fetch(_HISTORY, deal["master_deal_id"])
-        domains = await conn.fetch(_DOMAINS, deal["master_deal_id"])
-    return json_response(master_deal_body(deal, history, domains, now=datetime.now(UTC)))
 
 
 def master_deal_body(
@@ -73,15 +80,7 @@ def master_deal_body(
     now: datetime,
 ) -> dict[str, Any]:
     return {
-        "master_deal_id": deal["master_deal_id"],
-        "deal_id": deal["deal_id"],
-        "enterprise_id": deal["enterprise_id"],
-        "correlation_id": deal["correlation_id"],
-        "stage": deal["stage"],
-        "created_at": deal["created_at"],
-        "closed_at": deal["closed_at"],
-        "updated_at": deal["updated_at"],
-        "last_event_at": deal["last_event_at"],
+        **{k: deal[k] for k in DealFields.model_fields},
         "history": [dict(r) for r in history],
         "domains": [dict(r) for r in domains],
         "sla": sla_state(orjson.loads(deal["sla_targets"]), now=now),
@@ -113,113 +112,7 @@ def sla_state(targets: list[dict[str, Any]], *, now: datetime) -> dict[str, Any]
     }
 
 
-_TIME = {"type": "string", "format": "date-time"}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_STAGE = {"type": "string", "enum": list(STAGES)}
-_TEXT = {"type": "string"}
-_ENTERPRISE = {
-    "type": "string",
-    "description": "The deal's tenant: fixed by its first event that names one, else"
-    " SWITCHBOARD_DEFAULT_ENTERPRISE.",
-}
-_LAST_EVENT_AT = {
-    **_TIME,
-    "description": "The deal's last change: when its latest domain event happened (event time).",
-}
-
-
-def _object(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": list(properties)}
-
-
-# The OpenAPI schema of the answer (api/openapi.py documents the route with it).
-MASTER_DEAL_SCHEMA: dict[str, Any] = _object(
-    {
-        "master_deal_id": _TEXT,
-        "deal_id": {**_TEXT, "description": "The CRM deal every domain shares."},
-        "enterprise_id": _ENTERPRISE,
-        "correlation_id": _TEXT,
-        "stage": _STAGE,
-        "created_at": _TIME,
-        "closed_at": _NULLABLE_TIME,
-        "updated_at": {**_TIME, "description": "When the stored deal last changed."},
-        "last_event_at": _LAST_EVENT_AT,
-        "history": {
-            "type": "array",
-            "description": "Every distinct domain event, by event time (occurred_at, event_key).",
-            "items": _object(
-                {
-                    "event_key": {**_TEXT, "description": "Deduplication key of the event."},
-                    "event_id": _TEXT,
-                    "domain": {**_TEXT, "examples": ["crm", "media", "docflow", "legal", "dcm"]},
-                    "event_type": {**_TEXT, "examples": ["crm.deal.created"]},
-                    "domain_status": {**_TEXT, "description": "The domain's own status text."},
-                    "occurred_at": _TIME,
-                    "applied_at": {
-                        **_TIME,
-                        "description": "When it took effect: the creation time for an event"
-                        " that seemed to precede the deal, else occurred_at.",
-                    },
-                    "moved_stage": {"type": "boolean"},
-                    "stage_after": _STAGE,
-                    "correlation_id": _TEXT,
-                }
-            ),
-        },
-        "domains": {
-            "type": "array",
-            "description": "Each domain's last reported status (by event time), by domain.",
-            "items": _object(
-                {"domain": _TEXT, "status": _TEXT, "reported_at": _TIME, "event_id": _TEXT}
-            ),
-        },
-        "sla": _object(
-            {
-                "state": {"type": "string", "enum": ["ok", "breached"]},
-                "breached": {"type": "array", "items": _TEXT},
-                "next_deadline": _NULLABLE_TIME,
-                "targets": {
-                    "type": "array",
-                    "description": "A stage the deal entered that has a limit, and `deal`.",
-                    "items": _object(
-                        {
-                            "target": {**_TEXT, "description": "A stage name, or `deal`."},
-                            "deadline": _TIME,
-                            "met_at": {
-                                **_NULLABLE_TIME,
-                                "description": "When the stage was left or the deal closed.",
-                            },
-                            "breached": {"type": "boolean", "description": "As of the request."},
-                        }
-                    ),
-                },
-            }
-        ),
-        "canonical_events": {
-            "type": "array",
-            "description": "The masterdeal.* events published for the deal, by occurred_at.",
-            "items": _object(
-                {
-                    "topic": _TEXT,
-                    "event_id": _TEXT,
-                    "master_deal_id": _TEXT,
-                    "deal_id": _TEXT,
-                    "correlation_id": _TEXT,
-                    "stage": _STAGE,
-                    "previous_stage": {"type": ["string", "null"]},
-                    "occurred_at": _TIME,
-                    "caused_by": {"type": "array", "items": _TEXT},
-                    "sla": {"type": ["string", "null"]},
-                }
-            ),
-        },
-    }
-)
-
-
 # --- GET /masterdeal ------------------------------------------------------------------------
-
-LIST_PARAMETERS = frozenset({"stage", "breached", "from", "to", "enterprise_id", "limit", "cursor"})
 
 
 @dataclass(frozen=True)
@@ -243,41 +136,41 @@ class DealCursor(KeysetCursor):
         return cls(utc(moment), deal)
 
 
-@dataclass(frozen=True)
-class DealListQuery:
-    """The filters of GET /masterdeal; `enterprises` empty means all of the token's."""
+class DealListQuery(BaseModel):
+    """The filters of GET /masterdeal; `enterprises` empty means all of the token's. The
+    fields are in the order their mistakes are reported."""
 
-    enterprises: tuple[str, ...] = ()
-    stage: str | None = None
-    breached: bool | None = None
-    changed_from: datetime | None = None
-    changed_to: datetime | None = None
-    after: DealCursor | None = None
-    limit: int = DEFAULT_LIMIT
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
 
-
-def parse_deal_list_query(query: MultiMapping[str]) -> DealListQuery:
-    """Validates the query string; every error names its parameter."""
-    check_names(query, LIST_PARAMETERS)
-    changed_from, changed_to = optional_range(query)
-    return DealListQuery(
-        enterprises=enterprise_ids(query),
-        stage=one_of(query, "stage", STAGES),
-        breached=_breached(query),
-        changed_from=changed_from,
-        changed_to=changed_to,
-        after=DealCursor.from_query(query),
-        limit=page_limit(query),
+    changed_from: OptionalTime = Field(
+        None,
+        validation_alias="from",
+        description="Only deals whose last change (last_event_at) is at or after this time."
+        " Unlike the report routes, no range means every deal, not today's: the list is"
+        " where a stalled deal, silent for days, must still be found.",
     )
+    changed_to: OptionalTime = Field(
+        None,
+        validation_alias="to",
+        description="Only deals whose last change is before this time (later than `from`).",
+    )
+    enterprises: Enterprises = Field(
+        (),
+        validation_alias="enterprise_id",
+        description="Repeatable. Default: every enterprise of the token; any other is 403.",
+    )
+    stage: Annotated[str | None, OneOf(STAGES)] = Field(
+        None, description="Only deals now in this stage."
+    )
+    breached: OptionalBoolean = Field(
+        None, description="Only deals with (true) or without (false) an SLA breach as of now."
+    )
+    after: Annotated[DealCursor | None, CursorOf(DealCursor.decode)] = Field(
+        None, validation_alias="cursor"
+    )
+    limit: Limit = Field(DEFAULT_LIMIT, description="Deals per page.")
 
-
-def _breached(query: MultiMapping[str]) -> bool | None:
-    value = query.get("breached")
-    if value is None:
-        return None
-    if value not in ("true", "false"):
-        raise invalid_parameter("breached", f"expected true or false, got {value!r}")
-    return value == "true"
+    _ordered = ends_after("changed_from", "changed_to")
 
 
 # A target is breached as of $now as GET /masterdeal/{id} judges it (`SlaTarget.breached`).
@@ -309,37 +202,71 @@ def list_deals_sql(
     return page.sql(_LIST_SELECT, ("last_event_at", "master_deal_id"), query.limit), page.params
 
 
-_LIST_SELECT = """SELECT d.master_deal_id, d.deal_id, d.enterprise_id, d.correlation_id, d.stage,
-        d.created_at, d.closed_at, d.updated_at, d.last_event_at, d.sla_targets::text
+_LIST_SELECT = f"""SELECT {", ".join(f"d.{k}" for k in DealFields.model_fields)},
+        d.sla_targets::text
     FROM master_deal d"""
 
 
 def deal_summary(deal: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
     sla = sla_state(orjson.loads(deal["sla_targets"]), now=now)
     return {
-        **{k: deal[k] for k in _SUMMARY_FIELDS},
-        "sla": {k: sla[k] for k in ("state", "breached", "next_deadline")},
+        **{k: deal[k] for k in DealFields.model_fields},
+        "sla": {k: sla[k] for k in DealSlaSummary.model_fields},
     }
 
 
-_SUMMARY_FIELDS = (
-    "master_deal_id",
-    "deal_id",
-    "enterprise_id",
-    "correlation_id",
-    "stage",
-    "created_at",
-    "closed_at",
-    "updated_at",
-    "last_event_at",
+class DealPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Text = Field(description="A master_deal_id or a CRM deal_id.")
+
+
+@endpoint(
+    "GET",
+    "/masterdeal/{id}",
+    operation_id="getMasterDeal",
+    tag="masterdeal",
+    summary="A master deal: stage, history, domain statuses, SLA, canonical events",
+    description="A deal outside the token's enterprises answers 404, exactly as a missing one."
+    " SLA breaches are as of the request; a deal appears once its crm.deal.created is stored.",
+    responses={
+        200: Reply("The master deal.", MasterDeal),
+        400: INVALID_PARAMETER,
+        404: NOT_FOUND,
+    },
 )
+async def get_master_deal(request: web.Request, path: DealPath) -> web.Response:
+    """A master deal by master_deal_id or deal_id, read in one snapshot."""
+    deal_ref = path.id
+    async with snapshot(request.config_dict[POOL]) as conn:
+        deal = await conn.fetchrow(_DEAL, deal_ref, sorted(token_scope(request)))
+        if deal is None:
+            raise not_found(f"no master deal or deal {deal_ref!r}")
+        history = await conn.fetch(_HISTORY, deal["master_deal_id"])
+        domains = await conn.fetch(_DOMAINS, deal["master_deal_id"])
+    return json_response(master_deal_body(deal, history, domains, now=datetime.now(UTC)))
 
 
-async def list_master_deals(request: web.Request) -> web.Response:
+@endpoint(
+    "GET",
+    "/masterdeal",
+    operation_id="listMasterDeals",
+    tag="masterdeal",
+    summary="The token's enterprises' deals, newest change first, a page at a time",
+    description="Ordered by the deal's last change (the time of its latest domain event), then"
+    " master_deal_id. Keyset pagination: follow `next_cursor` until it is null; a deal added or"
+    " changed meanwhile never repeats or hides another. Without `from`/`to` every deal is"
+    " listed, whenever it last changed. SLA state is as of the request, as GET"
+    " /masterdeal/{id} reports it.",
+    responses={
+        200: Reply("A page of deals.", MasterDealPage),
+        400: INVALID_PARAMETER,
+        403: FORBIDDEN,
+    },
+)
+async def list_master_deals(request: web.Request, query: DealListQuery) -> web.Response:
     """The deals of the token's enterprises, newest change first, a page at a time."""
-    query = parse_deal_list_query(request.query)
-    require_enterprises(request, query.enterprises)
-    enterprises = sorted(set(query.enterprises or token_scope(request)))
+    enterprises = requested_enterprises(request, query.enterprises)
     now = datetime.now(UTC)
     sql, params = list_deals_sql(query, enterprises, now)
     rows = await request.config_dict[POOL].fetch(sql, *params)
@@ -354,87 +281,5 @@ async def list_master_deals(request: web.Request) -> web.Response:
     )
 
 
-MASTER_DEAL_LIST_SCHEMA: dict[str, Any] = _object(
-    {
-        "deals": {
-            "type": "array",
-            "description": "Newest change first: by last_event_at, then master_deal_id.",
-            "items": _object(
-                {
-                    **{k: MASTER_DEAL_SCHEMA["properties"][k] for k in _SUMMARY_FIELDS},
-                    "sla": _object(
-                        {
-                            k: MASTER_DEAL_SCHEMA["properties"]["sla"]["properties"][k]
-                            for k in ("state", "breached", "next_deadline")
-                        }
-                    ),
-                }
-            ),
-        },
-        "next_cursor": {
-            "type": ["string", "null"],
-            "description": "Pass as `cursor` for the next page; null on the last page.",
-        },
-    }
-)
-
-# How api/openapi.py documents the query parameters of GET /masterdeal.
-MASTER_DEAL_LIST_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": "stage",
-        "in": "query",
-        "required": False,
-        "schema": _STAGE,
-        "description": "Only deals now in this stage.",
-    },
-    {
-        "name": "breached",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string", "enum": ["true", "false"]},
-        "description": "Only deals with (true) or without (false) an SLA breach as of now.",
-    },
-    {
-        "name": "from",
-        "in": "query",
-        "required": False,
-        "schema": _TIME,
-        "description": "Only deals whose last change (last_event_at) is at or after this time."
-        " Unlike the report routes, no range means every deal, not today's: the list is"
-        " where a stalled deal, silent for days, must still be found.",
-    },
-    {
-        "name": "to",
-        "in": "query",
-        "required": False,
-        "schema": _TIME,
-        "description": "Only deals whose last change is before this time (later than `from`).",
-    },
-    {
-        "name": "enterprise_id",
-        "in": "query",
-        "required": False,
-        "description": "Repeatable. Default: every enterprise of the token; any other is 403.",
-        "schema": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "style": "form",
-        "explode": True,
-    },
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "schema": LIMIT_SCHEMA,
-    },
-    {
-        "name": "cursor",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": "The `next_cursor` of the previous page (opaque).",
-    },
-]
-
-
 def setup(app: web.Application) -> None:
-    app.router.add_get("/masterdeal", list_master_deals)
-    app.router.add_get("/masterdeal/{id}", get_master_deal)
+    add_endpoints(app, list_master_deals, get_master_deal)

@@ -9,6 +9,8 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 
+from api.contract.route import Reply, add_endpoints, endpoint
+
 REQUESTS = Counter(
     "switchboard_api_requests",
     "HTTP requests answered by the API.",
@@ -55,6 +57,15 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         REQUEST_DURATION.labels(method, route).observe(time.perf_counter() - started)
 
 
+@endpoint(
+    "GET",
+    "/metrics",
+    operation_id="metrics",
+    tag="operations",
+    summary="Prometheus metrics",
+    responses={200: Reply("Prometheus text exposition format.", str, "text/plain")},
+    public=True,
+)
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text exposition format."""
     return web.Response(
@@ -63,4 +74,4 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/metrics", metrics)
+    add_endpoints(app, metrics)

@@ -17,23 +17,36 @@ from aiohttp import web
 from api.analytics.agents import AgentTime, agent_time
 from api.analytics.kpis import figures
 from api.analytics.names import current_names
-from api.analytics.params import parse_query
 from api.analytics.query import BY_AGENT, BY_QUEUE, AnalyticsQuery, Key
-from api.analytics.sql import snapshot
+from api.analytics.request import AnalyticsParams
+from api.analytics.results import OperatorList, QueueList
+from api.contract.replies import FORBIDDEN, INVALID_PARAMETER
+from api.contract.route import Reply, add_endpoints, endpoint
 from api.json import json_response
 from api.keys import POOL
-from streams.kpis import IntervalFigures, kpis
+from api.snapshot import snapshot
+from streams.contact_centre.figures import IntervalFigures, kpis
 
 
-async def list_queues(request: web.Request) -> web.Response:
+@endpoint(
+    "GET",
+    "/api/queues",
+    operation_id="listQueueKpis",
+    tag="analytics",
+    summary="The KPIs per queue",
+    description="A row per queue with a session in the range; the KPIs as /api/kpis computes"
+    " them, on that queue's sessions, wrap-ups and responses.",
+    responses={200: Reply("The queues.", QueueList), 400: INVALID_PARAMETER, 403: FORBIDDEN},
+)
+async def list_queues(request: web.Request, query: AnalyticsParams) -> web.Response:
     """The KPIs of each queue with a session in the range."""
-    query = parse_query(request)
+    scope = query.scoped(request)
     async with snapshot(request.config_dict[POOL]) as conn:
-        found = await figures(conn, query, BY_QUEUE)
+        found = await figures(conn, scope, BY_QUEUE)
         ids = sorted(
             key for key, f in found.groups.items() if isinstance(key, str) and f.offered > 0
         )
-        names = await current_names(conn, "queue", query.enterprises, ids)
+        names = await current_names(conn, "queue", scope.enterprises, ids)
     return json_response(
         {
             "queues": [
@@ -44,14 +57,25 @@ async def list_queues(request: web.Request) -> web.Response:
     )
 
 
-async def list_operators(request: web.Request) -> web.Response:
+@endpoint(
+    "GET",
+    "/api/operators",
+    operation_id="listOperatorKpis",
+    tag="analytics",
+    summary="The KPIs, talk, wrap-up and state time per agent",
+    description="A row per agent who answered, wrapped up or replied in the range or, without a"
+    " queue_id or channel filter, logged time or a ring-no-answer there. Login, ready and"
+    " not-ready time is the spans' overlap with the range; a wrap-up counts where it started.",
+    responses={200: Reply("The agents.", OperatorList), 400: INVALID_PARAMETER, 403: FORBIDDEN},
+)
+async def list_operators(request: web.Request, query: AnalyticsParams) -> web.Response:
     """The KPIs, talk, wrap-up and state time of each agent active in the range."""
-    query = parse_query(request)
+    scope = query.scoped(request)
     async with snapshot(request.config_dict[POOL]) as conn:
-        found = await figures(conn, query, BY_AGENT)
-        times = await agent_time(conn, query)
-        ids = sorted(_active(found.groups) | (times.keys() if _unfiltered(query) else set()))
-        names = await current_names(conn, "agent", query.enterprises, ids)
+        found = await figures(conn, scope, BY_AGENT)
+        times = await agent_time(conn, scope)
+        ids = sorted(_active(found.groups) | (times.keys() if _unfiltered(scope) else set()))
+        names = await current_names(conn, "agent", scope.enterprises, ids)
     return json_response(
         {"operators": [_operator(a, names.get(a), found.of(a), times.get(a)) for a in ids]}
     )
@@ -83,5 +107,4 @@ def _operator(
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/api/queues", list_queues)
-    app.router.add_get("/api/operators", list_operators)
+    add_endpoints(app, list_queues, list_operators)

@@ -15,6 +15,7 @@ registry is somewhere else, and none is served here.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, TypeVar
@@ -25,6 +26,7 @@ import structlog
 from aiohttp import hdrs, web
 
 from api.auth import require_admin
+from api.contract.route import Foreign, add_foreign
 from api.errors import DATABASE_UNAVAILABLE, ApiError
 from api.keys import POOL, SETTINGS
 from schemas.registry.compat import AVRO, AvroSchema, parse_avro, parse_level
@@ -78,6 +80,49 @@ def setup(app: web.Application) -> None:
     registry = web.Application(middlewares=[_confluent_errors])
     registry.add_routes(routes)
     app.add_subapp(PREFIX, registry)
+    add_foreign(app, Foreign(PREFIX, TAG, describe))
+
+
+TAG: Final = {
+    "name": "schema-registry",
+    "description": (
+        f"The built-in Schema Registry under {PREFIX}: the subset of the Confluent Schema"
+        " Registry REST API that standard clients use. Reads are open; writes need an admin"
+        " token (`token create --admin`), by bearer or basic auth."
+    ),
+    "externalDocs": {
+        "url": "https://docs.confluent.io/platform/current/schema-registry/develop/api.html"
+    },
+}
+_PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def describe(route: web.AbstractRoute, method: str) -> dict[str, Any]:
+    """The OpenAPI operation of a registry route: Confluent's reference describes it, so the
+    entry is derived from the route and its handler's docstring."""
+    template = route.resource.canonical if route.resource else PREFIX
+    doc = inspect.getdoc(route.handler)
+    admin = needs_admin(method.upper(), route.handler)
+    return {
+        "tags": [TAG["name"]],
+        "summary": doc.splitlines()[0] if doc else f"{method.upper()} {template}",
+        "security": [{"bearerAuth": []}, {"basicAuth": []}] if admin else [],
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _PATH_PARAMETER.findall(template)
+        ],
+        "responses": {
+            "default": {
+                "description": "As the Confluent Schema Registry answers; errors found before"
+                " the registry sees the request (a NUL in a parameter, a body too slow or too"
+                " large) in this API's JSON error shape.",
+                "content": {
+                    "application/vnd.schemaregistry.v1+json": {"schema": {}},
+                    "application/json": {"schema": {}},
+                },
+            }
+        },
+    }
 
 
 @web.middleware

@@ -25,15 +25,11 @@ import asyncpg
 import structlog
 
 from schemas.cdr import BadRow, CdrCall, csv_rows, named_row, parse_cdr, sqlite_columns
+from schemas.publishing import ContractPublisher
 from schemas.topics import TELEPHONY_CALLS
-from switchboard.produce import (
-    EXIT_FAILED,
-    EXIT_OK,
-    Publisher,
-    PublishError,
-    report_failure,
-    usage_error,
-)
+from switchboard.console import EXIT_FAILED, EXIT_OK, report_failure, usage_error
+from switchboard.imports.backfill import backfill_publisher
+from switchboard.kafka.publisher import PublishError
 from switchboard.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -115,8 +111,7 @@ async def import_cdr(
     seen = _Seen()
     run = _Run()
     try:
-        async with Publisher.connect(settings, on_failure=report_failure, backfill=True) as pub:
-            await pub.prepare([TELEPHONY_CALLS])
+        async with backfill_publisher(settings, [TELEPHONY_CALLS]) as pub:
             while True:
                 run = await _run_once(pub, file, enterprise_id, asterisk_host, zone, seen)
                 await _record(settings, enterprise_id, asterisk_host, run)
@@ -132,7 +127,7 @@ async def import_cdr(
 
 
 async def _run_once(
-    publisher: Publisher,
+    publisher: ContractPublisher,
     file: str,
     enterprise_id: str,
     asterisk_host: str,
@@ -165,7 +160,7 @@ async def _run_once(
     return run
 
 
-async def _publish_call(publisher: Publisher, call: CdrCall, run: _Run) -> bool:
+async def _publish_call(publisher: ContractPublisher, call: CdrCall, run: _Run) -> bool:
     context = f"row {call.row_number}"
     for event in call.events:
         try:

@@ -18,18 +18,21 @@ from typing import IO, Any
 
 import asyncpg
 import orjson
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_result,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from schemas.mongo_calls import MongoCall, Skipped, call_from_document, read_export
+from schemas.publishing import ContractPublisher
 from schemas.topics import TELEPHONY_CALLS
 from schemas.validate import validation_error
-from switchboard.produce import (
-    EXIT_FAILED,
-    EXIT_OK,
-    Publisher,
-    PublishError,
-    report_failure,
-    usage_error,
-)
+from switchboard.console import EXIT_FAILED, EXIT_OK, report_failure, usage_error
+from switchboard.imports.backfill import backfill_publisher
+from switchboard.kafka.publisher import PublishError
 from switchboard.settings import Settings
 
 DEFAULT_WAIT_SEC = 300.0
@@ -209,8 +212,7 @@ async def import_mongo_calls(
         return usage_error(str(exc))
     source = Source()
     try:
-        async with Publisher.connect(settings, report_failure, backfill=True) as publisher:
-            await publisher.prepare([TELEPHONY_CALLS])
+        async with backfill_publisher(settings, [TELEPHONY_CALLS]) as publisher:
             await _publish(publisher, source, documents, enterprise_id, settings.max_future_sec)
     except PublishError as exc:
         report_failure("error", str(exc))
@@ -242,7 +244,7 @@ async def import_mongo_calls(
 
 
 async def _publish(
-    publisher: Publisher,
+    publisher: ContractPublisher,
     source: Source,
     documents: Iterable[tuple[str, dict[str, Any] | Skipped]],
     enterprise_id: str | None,
@@ -288,21 +290,29 @@ async def _wait_for_calls(database_url: str, source: Source, wait_sec: float) ->
     """The rows of the source's calls once the worker has written them all (a migrated call
     counts once its hangup is in), or what is there when `wait_sec` runs out."""
     unique_ids = sorted(source.calls)
-    deadline = time.monotonic() + wait_sec
     next_progress = time.monotonic() + _PROGRESS_SEC
+
+    def progress(state: RetryCallState) -> None:
+        nonlocal next_progress
+        if time.monotonic() >= next_progress and state.outcome is not None:
+            next_progress += _PROGRESS_SEC
+            written = len(state.outcome.result())
+            print(
+                f"waiting for the worker: {written} of {len(unique_ids)} calls written",
+                file=sys.stderr,
+            )
+
+    until_written = AsyncRetrying(
+        retry=retry_if_result(lambda found: len(found) < len(unique_ids)),
+        stop=stop_after_delay(wait_sec),
+        wait=wait_fixed(_POLL_SEC),
+        before_sleep=progress,
+        # Out of time: what is there is the answer.
+        retry_error_callback=lambda state: state.outcome.result() if state.outcome else {},
+    )
     conn = await asyncpg.connect(database_url)
     try:
-        while True:
-            found = await _found(conn, unique_ids)
-            if len(found) == len(unique_ids) or time.monotonic() >= deadline:
-                break
-            if time.monotonic() >= next_progress:
-                next_progress += _PROGRESS_SEC
-                print(
-                    f"waiting for the worker: {len(found)} of {len(unique_ids)} calls written",
-                    file=sys.stderr,
-                )
-            await asyncio.sleep(_POLL_SEC)
+        found: dict[str, Found] = await until_written(_found, conn, unique_ids)
     finally:
         await conn.close()
     if len(found) < len(unique_ids):

@@ -9,16 +9,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from schemas.publishing import ContractPublisher
 from schemas.queue_log import AgentLine, BadLine, ParsedLine, SkippedLine, parse_queue_log
 from schemas.topics import TELEPHONY_AGENTS, TELEPHONY_QUEUE
-from switchboard.produce import (
-    EXIT_FAILED,
-    EXIT_OK,
-    Publisher,
-    PublishError,
-    report_failure,
-    usage_error,
-)
+from switchboard.console import EXIT_FAILED, EXIT_OK, report_failure, usage_error
+from switchboard.imports.backfill import backfill_publisher
+from switchboard.kafka.publisher import PublishError
 from switchboard.settings import Settings
 
 
@@ -42,10 +38,7 @@ async def import_queue_log(settings: Settings, file: str, *, enterprise_id: str,
         return usage_error(str(exc))
     tally = _Tally()
     try:
-        async with Publisher.connect(
-            settings, on_failure=report_failure, backfill=True
-        ) as publisher:
-            await publisher.prepare([TELEPHONY_QUEUE, TELEPHONY_AGENTS])
+        async with backfill_publisher(settings, [TELEPHONY_QUEUE, TELEPHONY_AGENTS]) as publisher:
             for item in parse_queue_log(lines, enterprise_id=enterprise_id, tz=zone):
                 await _publish(publisher, item, tally)
     except PublishError as exc:
@@ -56,7 +49,9 @@ async def import_queue_log(settings: Settings, file: str, *, enterprise_id: str,
 
 
 async def _publish(
-    publisher: Publisher, item: ParsedLine | AgentLine | BadLine | SkippedLine, tally: _Tally
+    publisher: ContractPublisher,
+    item: ParsedLine | AgentLine | BadLine | SkippedLine,
+    tally: _Tally,
 ) -> None:
     if isinstance(item, SkippedLine):
         tally.skipped[item.event] += 1

@@ -6,7 +6,10 @@ simulation whose interactions share agents and queues, so it draws its own arriv
 its events in due order itself. `Timeline` draws the scenarios' arrivals and merges everyone's
 events into due order, so the runner only has to wait for each event's time and publish it.
 Nothing here touches the clock, the network or global randomness: the same seed gives the same
-stream.
+stream. `bench` and the tests use these generators too.
+
+A sibling of `switchboard.imports` (neither imports the other), below the CLI and the runtime:
+it may import `api`, `sinks`, `streams`, `schemas` and the ground floor.
 """
 
 from __future__ import annotations

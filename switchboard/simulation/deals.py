@@ -35,7 +35,9 @@ from typing import Any
 
 import orjson
 
-from streams.masterdeal import STAGES, SlaPolicy, Stage
+from streams.masterdeal.domain_status import status_text
+from streams.masterdeal.sla_policy import SlaPolicy
+from streams.masterdeal.stages import STAGES, Stage
 from switchboard.simulation import SimEvent
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
 
@@ -58,21 +60,6 @@ SOURCE_SYSTEMS: dict[str, str] = {
     "docflow": "docflow",
     "legal": "legal",
     "dcm": "dcm",
-}
-# The domains' own status texts, spelled the way streams.masterdeal.DOMAIN_STATUS_EVENTS
-# recognises them; the task tracker's mean nothing to the master deal.
-DOMAIN_STATUS: dict[str, str] = {
-    "crm.deal.created": "Deal Created",
-    "crm.brief.submitted": "Brief Submitted",
-    "crm.offer.sent": "Offer Sent",
-    "media.mediaplan.ready": "Plan Ready",
-    "docflow.contract.signed": "Contract Signed",
-    "legal.approved": "Approved",
-    "dcm.invoice.issued": "Invoice Issued",
-    "dcm.closeout.completed": "Closeout Completed",
-    "docflow.act.completed": "Act Completed",
-    "tasktracker.task.created": "Open",
-    "tasktracker.task.completed": "Done",
 }
 _TASKS = ("Prepare media plan", "Check creatives", "Collect signatures", "Send closing docs")
 
@@ -276,7 +263,7 @@ class DealScenario:
             "event_type": step.event_type,
             "deal_id": plan.deal_id,
             "master_deal_id": None,  # the master deal derives it from deal_id
-            "domain_status": DOMAIN_STATUS[step.event_type],
+            "domain_status": status_text(step.event_type),
             "payload": orjson.dumps(step.payload).decode() if step.payload else None,
             # Every domain names the tenant, so the deal is that tenant's whichever arrives first.
             "enterprise_id": plan.enterprise_id,

@@ -30,14 +30,17 @@ from pathlib import Path
 from typing import TextIO
 
 from schemas import topics
-from switchboard.produce import Publisher, PublishError
+from schemas.publishing import ContractPublisher, connect_publisher
+from switchboard.console import EXIT_FAILED, EXIT_OK
+from switchboard.kafka.publisher import PublishError
 from switchboard.settings import Settings
 from switchboard.simulation import Process, Scenario, SimEvent, Timeline
 from switchboard.simulation.contact_centre import CentreConfig, ContactCentre
 from switchboard.simulation.deals import DealScenario
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES, TelephonyScenario
 
-EXIT_OK, EXIT_FAILED, EXIT_ABORTED = 0, 1, 130
+# 128 + SIGINT, as a shell reports a command stopped by Ctrl-C.
+EXIT_ABORTED = 130
 # Reported failures beyond this many are only counted: one cause usually fails them all.
 _FAILURES_SHOWN = 10
 # While draining there is no waiting, so the loop is given a turn (signals, progress) this often.
@@ -214,7 +217,7 @@ class _Run:
     def __init__(
         self,
         timeline: Timeline,
-        publisher: Publisher,
+        publisher: ContractPublisher,
         failures: _Failures,
         *,
         anchor: float,
@@ -348,7 +351,7 @@ async def run(
     timeline, sources = build_timeline(options, start)
     console.line(describe(options))
     try:
-        async with Publisher.connect(settings, on_failure=failures.report) as publisher:
+        async with connect_publisher(settings, on_failure=failures.report) as publisher:
             await publisher.prepare(topics.topic(name) for s in sources for name in s.topics)
             simulation = _Run(
                 timeline,

@@ -27,28 +27,24 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import orjson
 
 from switchboard.simulation import SimEvent
+from switchboard.simulation.pbx import (
+    Call,
+    Enterprise,
+    call_record,
+    enterprise_profile,
+    phone_number,
+    queue_record,
+)
 
 CALLS_TOPIC = "telephony.calls"
 QUEUE_TOPIC = "telephony.queue"
-SOURCE_SYSTEM = "asterisk"
 DEFAULT_ENTERPRISES = ("0367", "0368", "0412")
 
 # Queue behaviour, as an Asterisk queues.conf would set it.
 MEMBER_RING_TIMEOUT_SEC = 30.0  # a member rings this long before RINGNOANSWER
 QUEUE_TIMEOUT_SEC = 60.0  # then the caller leaves the queue (EXITWITHTIMEOUT) for voicemail
-# Asterisk's CallType in the webhook payload, and its DIALSTATUS for each call_status.
-_ASTERISK_CALL_TYPE = {"incoming": 0, "outgoing": 1, "internal": 2}
-_DIAL_STATUS = {
-    "answered": "ANSWER",
-    "no_answer": "NOANSWER",
-    "busy": "BUSY",
-    "failed": "CHANUNAVAIL",
-}
 
 
 @dataclass(frozen=True)
@@ -69,49 +65,6 @@ class Anomalies:
     downloaded_copy: float = 0.03  # a call is re-delivered from the PBX's store later
     downloaded_only: float = 0.01  # a call's live events are lost; only the download arrives
     download_delay_sec: tuple[float, float] = (20.0, 120.0)  # after the hangup
-
-
-@dataclass(frozen=True)
-class Enterprise:
-    """A tenant's PBX: where it runs, its trunks, and its queues with their member extensions."""
-
-    id: str
-    asterisk_host: str
-    token: str
-    trunks: tuple[str, ...]
-    queues: dict[str, tuple[str, ...]] = field(hash=False)
-
-    @property
-    def extensions(self) -> tuple[str, ...]:
-        return tuple(ext for members in self.queues.values() for ext in members)
-
-    def agent_id(self, extension: str) -> str:
-        # Extensions repeat across tenants; agents are global, so they carry the tenant.
-        return f"{self.id}-{extension}"
-
-
-def enterprise_profile(enterprise_id: str, index: int) -> Enterprise:
-    """The same PBX for the same tenant and position, whatever the seed."""
-    return Enterprise(
-        id=enterprise_id,
-        asterisk_host=f"10.88.10.{11 + index % 240}",
-        token=f"sim-{enterprise_id}",
-        trunks=(f"{enterprise_id}-a1", f"{enterprise_id}-mts", f"{enterprise_id}-life"),
-        queues={
-            f"{enterprise_id}-sales": tuple(str(ext) for ext in range(150, 158)),
-            f"{enterprise_id}-support": tuple(str(ext) for ext in range(158, 166)),
-        },
-    )
-
-
-@dataclass(frozen=True)
-class _Call:
-    call_id: str
-    enterprise: Enterprise
-    call_type: str
-    phone_number: str | None
-    trunk: str | None
-    extensions: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -137,7 +90,7 @@ class _QueueStep:
 
 @dataclass
 class _Plan:
-    call: _Call
+    call: Call
     steps: list[_Step]
     queue_id: str | None = None
     queue_steps: list[_QueueStep] = field(default_factory=list)
@@ -201,7 +154,7 @@ class TelephonyScenario:
         queue_id, members = rng.choice(sorted(enterprise.queues.items()))
         group = tuple(rng.sample(members, rng.randint(1, 4)))
         trunk = rng.choice(enterprise.trunks)
-        call = _Call(call_id, enterprise, "incoming", phone_number(rng), trunk, group)
+        call = Call(call_id, enterprise, "incoming", phone_number(rng), trunk, group)
         plan = _Plan(call, [_Step("start", at)], queue_id)
         outcome = rng.choices(
             ("answered", "abandoned", "timeout", "busy", "failed"), (74, 14, 4, 4, 4)
@@ -276,7 +229,7 @@ class TelephonyScenario:
         rng = self._rng
         ext = rng.choice(enterprise.extensions)
         trunk = rng.choice(enterprise.trunks)
-        call = _Call(call_id, enterprise, "outgoing", phone_number(rng), trunk, (ext,))
+        call = Call(call_id, enterprise, "outgoing", phone_number(rng), trunk, (ext,))
         dialled = at + rng.uniform(0.5, 2.0)
         steps = [_Step("start", at, ext), _Step("dial", dialled, ext)]
         steps += self._far_end(dialled, ext, (60, 25, 10, 5))
@@ -285,7 +238,7 @@ class TelephonyScenario:
     def _internal(self, call_id: str, enterprise: Enterprise, at: float) -> _Plan:
         rng = self._rng
         caller, callee = rng.sample(enterprise.extensions, 2)
-        call = _Call(call_id, enterprise, "internal", None, None, (callee,))
+        call = Call(call_id, enterprise, "internal", None, None, (callee,))
         dialled = at + rng.uniform(0.2, 1.0)
         steps = [_Step("start", at, caller), _Step("dial", dialled, callee)]
         steps += self._far_end(dialled, callee, (75, 20, 5, 0))
@@ -313,48 +266,34 @@ class TelephonyScenario:
     def _event_id(self, call_id: str, stream: str, seq: int) -> str:
         return str(uuid.uuid5(self._namespace, f"{call_id}/{stream}/{seq}"))
 
-    def _call_event(self, call: _Call, step: _Step, seq: int, data_source: str) -> SimEvent:
-        occurred_at = self._time(step.at)
-        record: dict[str, Any] = {
-            "event_id": self._event_id(call.call_id, data_source, seq),
-            "source_system": SOURCE_SYSTEM,
-            "occurred_at": occurred_at,
-            "enterprise_id": call.enterprise.id,
-            "call_id": call.call_id,
-            "event_type": step.event_type,
-            "call_type": call.call_type,
-            "phone_number": call.phone_number,
-            "trunk": call.trunk,
-            "extension": step.extension,
-            "extensions": list(call.extensions),
-            "call_status": step.call_status,
-            "data_source": data_source,
-            "asterisk_host": call.enterprise.asterisk_host,
-            "raw": _asterisk_payload(call, step, occurred_at),
-            "mongo_id": None,
-        }
+    def _call_event(self, call: Call, step: _Step, seq: int, data_source: str) -> SimEvent:
+        record = call_record(
+            call,
+            step.event_type,
+            self._time(step.at),
+            event_id=self._event_id(call.call_id, data_source, seq),
+            extension=step.extension,
+            call_status=step.call_status,
+            data_source=data_source,
+        )
         return SimEvent(step.at, CALLS_TOPIC, call.call_id, record)
 
     def _queue_event(self, plan: _Plan, step: _QueueStep, seq: int) -> SimEvent:
         assert plan.queue_id is not None
         call = plan.call
-        record: dict[str, Any] = {
-            "event_id": self._event_id(call.call_id, "queue", seq),
-            "source_system": SOURCE_SYSTEM,
-            "occurred_at": self._time(step.at),
-            "enterprise_id": call.enterprise.id,
-            "call_id": call.call_id,
-            "queue_id": plan.queue_id,
-            "event_type": step.event_type,
-            "agent_id": step.agent,
-            "wait_sec": step.wait_sec,
-            "talk_sec": step.talk_sec,
-            "ring_sec": step.ring_sec,
-            "position": step.position,
-            "channel": "voice",
-            # Live traffic: no source line order, the worker places it by time.
-            "sequence": None,
-        }
+        record = queue_record(
+            call.enterprise.id,
+            call.call_id,
+            plan.queue_id,
+            step.event_type,
+            self._time(step.at),
+            event_id=self._event_id(call.call_id, "queue", seq),
+            agent_id=step.agent,
+            wait_sec=step.wait_sec,
+            talk_sec=step.talk_sec,
+            ring_sec=step.ring_sec,
+            position=step.position,
+        )
         return SimEvent(step.at, QUEUE_TOPIC, call.call_id, record)
 
     # -- untidiness ----------------------------------------------------------------------
@@ -395,58 +334,6 @@ def _dial_after_hangup(rng: random.Random, events: list[SimEvent]) -> list[SimEv
     reordered = list(events)
     reordered[late] = replace(events[late], due=hung_up + rng.uniform(0.1, 2.0))
     return reordered
-
-
-def _asterisk_payload(call: _Call, step: _Step, occurred_at: datetime) -> str:
-    return asterisk_payload(
-        call.enterprise,
-        event_type=step.event_type,
-        call_id=call.call_id,
-        call_type=call.call_type,
-        phone_number=call.phone_number,
-        trunk=call.trunk,
-        extensions=call.extensions,
-        extension=step.extension,
-        call_status=step.call_status,
-        occurred_at=occurred_at,
-    )
-
-
-def asterisk_payload(
-    enterprise: Enterprise,
-    *,
-    event_type: str,
-    call_id: str,
-    call_type: str,
-    phone_number: str | None,
-    trunk: str | None,
-    extensions: Sequence[str],
-    extension: str | None,
-    call_status: str | None,
-    occurred_at: datetime,
-) -> str:
-    """The PBX's webhook body for a call event, as the `raw` JSON text."""
-    payload: dict[str, Any] = {
-        "Event": event_type,
-        "UniqueId": call_id,
-        "Token": enterprise.token,
-        "CallType": _ASTERISK_CALL_TYPE[call_type],
-        "Phone": phone_number or "",
-        "Trunk": trunk or "",
-        "Extensions": list(extensions),
-        "Extension": extension or "",
-        "Time": occurred_at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
-        "Host": enterprise.asterisk_host,
-    }
-    if call_status:
-        payload["CallStatus"] = _DIAL_STATUS[call_status]
-    return orjson.dumps(payload).decode()
-
-
-def phone_number(rng: random.Random) -> str:
-    # Belarusian numbering: mobile operators' codes, and Minsk landlines.
-    code = rng.choices(("29", "33", "44", "25", "17"), (30, 25, 25, 10, 10))[0]
-    return f"+375{code}{rng.randrange(10**7):07d}"
 
 
 def _talk(rng: random.Random) -> float:

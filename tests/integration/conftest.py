@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import psycopg
 import pytest
 
 from api.auth import create_token
-from switchboard.embedded import start_broker
-from tests.integration.stack import Process, launch_api
+from switchboard.runtime.embedded import start_broker
+from tests.support.pipeline import Pipeline
+from tests.support.stack import Process, launch_api
 
 
 @pytest.fixture
@@ -93,28 +91,6 @@ def start_worker(
     yield start
     for worker in started:
         worker.stop()
-
-
-@dataclass
-class Pipeline:
-    """A broker of the test's own, the shared registry, a fresh database, and its workers."""
-
-    bootstrap: str
-    registry_url: str
-    database_url: str
-    _start_worker: Callable[..., Process]
-
-    def start_worker(self, **settings: str) -> Process:
-        return self._start_worker(self.bootstrap, self.database_url, **settings)
-
-    def scalar(self, sql: str) -> Any:
-        with psycopg.connect(self.database_url) as conn:
-            row = conn.execute(sql).fetchone()
-        return row[0] if row else None
-
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self.database_url) as conn:
-            return conn.execute(sql).fetchall()
 
 
 @pytest.fixture

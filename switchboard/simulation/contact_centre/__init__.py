@@ -26,7 +26,7 @@ from switchboard.simulation.contact_centre.enterprise import EnterpriseCentre
 from switchboard.simulation.contact_centre.ledger import Ledger
 from switchboard.simulation.contact_centre.render import TOPICS, run_namespace
 from switchboard.simulation.contact_centre.truth import ground_truth
-from switchboard.simulation.telephony import enterprise_profile
+from switchboard.simulation.pbx import enterprise_profile
 
 __all__ = ["CentreConfig", "ContactCentre", "Window"]
 

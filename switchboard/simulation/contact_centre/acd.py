@@ -45,7 +45,7 @@ from switchboard.simulation.contact_centre.ledger import (
 )
 from switchboard.simulation.contact_centre.render import Renderer
 from switchboard.simulation.contact_centre.staffing import AgentProfile, Break
-from switchboard.simulation.telephony import phone_number
+from switchboard.simulation.pbx import phone_number
 
 RING_TIMEOUT = 15 * SECOND  # a member rings this long before RINGNOANSWER
 

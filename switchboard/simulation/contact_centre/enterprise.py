@@ -27,7 +27,7 @@ from switchboard.simulation.contact_centre.engine import HOUR, SECOND, Scheduler
 from switchboard.simulation.contact_centre.ledger import Ledger
 from switchboard.simulation.contact_centre.render import Renderer
 from switchboard.simulation.contact_centre.staffing import plan_roster, shift_sizes
-from switchboard.simulation.telephony import Enterprise
+from switchboard.simulation.pbx import Enterprise
 
 
 def queue_id(enterprise_id: str, slug: str) -> str:

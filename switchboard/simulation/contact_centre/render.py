@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from switchboard.simulation import SimEvent
-from switchboard.simulation.telephony import Enterprise, asterisk_payload
+from switchboard.simulation.pbx import Call, Enterprise, call_record, queue_record
 
 CALLS = "telephony.calls"
 QUEUE = "telephony.queue"
@@ -23,8 +23,7 @@ OUTCOMES = "crm.outcomes"
 DIMENSIONS = "reference.dimensions"
 TOPICS = (DIMENSIONS, AGENTS, CALLS, QUEUE, MESSAGES, OUTCOMES)
 
-# The source system of each kind of record.
-PBX = "asterisk"
+# The source system of each kind of record (the PBX's: see pbx.py).
 SOFTPHONE = "softphone"
 CHAT_GATEWAY = "omnichannel"
 CRM = "crm"
@@ -60,13 +59,15 @@ class Renderer:
             self._namespace, "/".join((self.enterprise.id, kind, *map(str, parts)))
         ).hex
 
-    def _emit(self, at_ms: int, topic: str, key: str, record: dict[str, Any]) -> None:
+    def _next_event_id(self) -> str:
         self._count += 1
-        record = {
-            "event_id": str(uuid.uuid5(self._namespace, f"{self.enterprise.id}/{self._count}")),
-            "occurred_at": self.time(at_ms),
-            **record,
-        }
+        return str(uuid.uuid5(self._namespace, f"{self.enterprise.id}/{self._count}"))
+
+    def _emit(self, at_ms: int, topic: str, key: str, record: dict[str, Any]) -> None:
+        record = {"event_id": self._next_event_id(), "occurred_at": self.time(at_ms), **record}
+        self._publish(at_ms, topic, key, record)
+
+    def _publish(self, at_ms: int, topic: str, key: str, record: dict[str, Any]) -> None:
         self.pending.append(SimEvent(at_ms / 1000, topic, key, record))
 
     def take(self) -> list[SimEvent]:
@@ -87,35 +88,16 @@ class Renderer:
         extension: str | None = None,
         call_status: str | None = None,
     ) -> None:
-        occurred_at = self.time(at_ms)
-        record = {
-            "source_system": PBX,
-            "enterprise_id": self.enterprise.id,
-            "call_id": call_id,
-            "event_type": event_type,
-            "call_type": "incoming",
-            "phone_number": phone_number,
-            "trunk": trunk,
-            "extension": extension,
-            "extensions": list(extensions),
-            "call_status": call_status,
-            "data_source": "live",
-            "asterisk_host": self.enterprise.asterisk_host,
-            "mongo_id": None,
-            "raw": asterisk_payload(
-                self.enterprise,
-                event_type=event_type,
-                call_id=call_id,
-                call_type="incoming",
-                phone_number=phone_number,
-                trunk=trunk,
-                extensions=extensions,
-                extension=extension,
-                call_status=call_status,
-                occurred_at=occurred_at,
-            ),
-        }
-        self._emit(at_ms, CALLS, call_id, record)
+        call = Call(call_id, self.enterprise, "incoming", phone_number, trunk, tuple(extensions))
+        record = call_record(
+            call,
+            event_type,
+            self.time(at_ms),
+            event_id=self._next_event_id(),
+            extension=extension,
+            call_status=call_status,
+        )
+        self._publish(at_ms, CALLS, call_id, record)
 
     # -- telephony.queue ---------------------------------------------------------------------
 
@@ -132,22 +114,20 @@ class Renderer:
         ring_ms: int | None = None,
         position: int | None = None,
     ) -> None:
-        record = {
-            "source_system": PBX,
-            "enterprise_id": self.enterprise.id,
-            "call_id": call_id,
-            "queue_id": queue_id,
-            "event_type": event_type,
-            "agent_id": agent_id,
-            "wait_sec": _seconds(wait_ms),
-            "talk_sec": _seconds(talk_ms),
-            "ring_sec": _seconds(ring_ms),
-            "position": position,
-            "channel": "voice",
-            # Live traffic: no source line order, the worker places it by time.
-            "sequence": None,
-        }
-        self._emit(at_ms, QUEUE, call_id, record)
+        record = queue_record(
+            self.enterprise.id,
+            call_id,
+            queue_id,
+            event_type,
+            self.time(at_ms),
+            event_id=self._next_event_id(),
+            agent_id=agent_id,
+            wait_sec=_seconds(wait_ms),
+            talk_sec=_seconds(talk_ms),
+            ring_sec=_seconds(ring_ms),
+            position=position,
+        )
+        self._publish(at_ms, QUEUE, call_id, record)
 
     # -- telephony.agents --------------------------------------------------------------------
 

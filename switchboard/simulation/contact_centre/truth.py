@@ -2,7 +2,8 @@
 simulated range, computed from the simulation's own records of what happened.
 
 This is a second, independent reading of CONTRACT.md section 7 (it shares no code with
-streams.kpis or streams.queue_sessions), for the attribution=enqueue convention:
+streams.contact_centre.figures or .queue_sessions), for the attribution=enqueue
+convention:
 
 * a session counts in the range/bucket of its enqueue; offered = sessions; an abandon within the
   queue's short_abandon_sec (inclusive) is a short abandon, counted apart from `abandoned`;

@@ -1,0 +1,43 @@
+"""queue_event rows: one per distinct event, so redelivery inserts nothing twice.
+
+The raw rows are the source of truth; each batch then re-derives, in the same transaction, what
+they feed: the ring-no-answer counts of the agents they name and the sessions of their calls
+(sinks.contact_centre.queue_facts), so the facts never depend on how the events arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from sinks.contact_centre.queue_facts import refold_calls
+from sinks.locks import lock_agents, lock_queue_thresholds
+from sinks.raw_events import QUEUE_EVENT
+from sinks.telephony.agent_state_intervals import recount_ring_no_answer
+from streams.buckets import bucket_start
+from streams.telephony.queue import QueueEvent
+
+
+async def write_queue_events(conn: asyncpg.Connection, events: Sequence[QueueEvent]) -> int:
+    """Stores the events and re-folds what they touch, in one transaction; returns how many
+    events were new."""
+    if not events:
+        return 0
+    async with conn.transaction():
+        inserted = await QUEUE_EVENT.insert(conn, events)
+        rings = {
+            (e.enterprise_id, e.agent_id, bucket_start(e.occurred_at))
+            for e in events
+            if e.event_type == "ring_no_answer" and e.agent_id
+        }
+        # Locks in the global order (sinks.locks): thresholds and agents here, then calls and
+        # queues. A queue's own thresholds and the global ones ('') both judge its sessions.
+        queues = {(e.enterprise_id, e.queue_id) for e in events}
+        await lock_queue_thresholds(
+            conn, queues | {("", queue_id) for _, queue_id in queues}, exclusive=False
+        )
+        await lock_agents(conn, {(enterprise_id, agent_id) for enterprise_id, agent_id, _ in rings})
+        await recount_ring_no_answer(conn, rings)
+        await refold_calls(conn, {(e.enterprise_id, e.call_id) for e in events})
+    return inserted

@@ -1,0 +1,1 @@
+"""Smoke runs of the benchmarks: each finishes and reports, on a small load."""

@@ -1,0 +1,1 @@
+"""Integration tests of the `switchboard` commands: produce, import, lag, up."""

@@ -1,0 +1,1 @@
+"""Integration tests of failure: broker, database and registry outages, worker crashes, restarts."""

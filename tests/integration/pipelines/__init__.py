@@ -1,0 +1,2 @@
+"""Integration tests of the pipelines: records on the topics, through the worker, into
+PostgreSQL."""

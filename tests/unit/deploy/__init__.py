@@ -1,0 +1,1 @@
+"""Unit tests of the deployment files: docker-compose.yml and the Dockerfile."""
