@@ -5,7 +5,8 @@ measured is the read side. Per queue and day, `sessions_per_queue_day` calls arr
 working hours and are answered (80%), abandoned (10%), short-abandoned (5%) or flow out (5%);
 a few never leave (a lost exit event). Answered calls get talk time and an agent, whose wrap-up
 follows. The 15-minute interval tables are then summed from those rows in SQL, the same
-figures streams.contact_centre.attribution gives each session. Digital responses go to a few
+figures streams.contact_centre.attribution gives each session, and their hourly and daily
+rollups from them (sinks.contact_centre.rollups.rebuild). Digital responses go to a few
 chat queues. A second, smaller enterprise shares the tables, so every query must scope.
 """
 
@@ -23,6 +24,13 @@ import structlog
 
 from sinks.contact_centre.digital_messages import RESPONSE_COLUMNS
 from sinks.contact_centre.queue_facts import TIMING_COLUMNS
+from sinks.contact_centre.response_counts import recount_all_responses
+from sinks.contact_centre.rollups import (
+    AGENT_INTERVALS,
+    AGENT_STATE_INTERVALS,
+    QUEUE_INTERVALS,
+    rebuild,
+)
 from sinks.partitions import ensure_partitions
 
 log = structlog.get_logger(__name__)
@@ -77,6 +85,10 @@ async def load(conn: asyncpg.Connection, shape: Shape) -> dict[str, int]:
     for name, sql in _DERIVED.items():
         with _step(name):
             await conn.execute(sql)
+    with _step("rollups"):
+        for rollup in (QUEUE_INTERVALS, AGENT_INTERVALS, AGENT_STATE_INTERVALS):
+            await rebuild(conn, rollup)
+        await recount_all_responses(conn)
     with _step("vacuum"):  # old data has been vacuumed by the time anyone asks about it
         await conn.execute("VACUUM ANALYZE")
     counts = {}
@@ -233,14 +245,15 @@ SELECT enterprise_id, a.attribution, a.at, queue_id, channel, agent_id,
     kpi_short_abandoned AS short_abandoned, kpi_flow_out AS flow_out,
     kpi_answered_wait_sec AS answered_wait_sec, kpi_abandoned_wait_sec AS abandoned_wait_sec,
     kpi_answered_within_sla AS answered_within_sla, kpi_handled AS handled,
-    kpi_talk_sec AS talk_sec, 0.0::float8 AS wrapup_sec
+    kpi_talk_sec AS talk_sec, 0.0::float8 AS wrapup_sec,
+    CASE WHEN kpi_answered = 1 THEN coalesce(wait_sec, 0) END AS wait
 FROM fact_interaction_timing
 CROSS JOIN LATERAL (VALUES ('enqueue', enqueued_at), ('completion', completed_at))
     AS a(attribution, at)
 WHERE a.at IS NOT NULL
 UNION ALL
 SELECT s.enterprise_id, a.attribution, s.started_at, coalesce(s.queue_id, ''), 'voice',
-    s.agent_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, s.seconds
+    s.agent_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, s.seconds, NULL
 FROM fact_agent_state s
 CROSS JOIN (VALUES ('enqueue'), ('completion')) AS a(attribution)
 WHERE s.state = 'wrapup' AND s.seconds IS NOT NULL
@@ -248,11 +261,12 @@ WHERE s.state = 'wrapup' AND s.seconds IS NOT NULL
 _SUMS = """
     sum(offered), sum(answered), sum(abandoned), sum(short_abandoned), sum(flow_out),
     sum(answered_wait_sec), sum(abandoned_wait_sec), sum(answered_within_sla), sum(handled),
-    sum(talk_sec), sum(wrapup_sec)
+    sum(talk_sec), sum(wrapup_sec),
+    switchboard_wait_le(array_agg(wait) FILTER (WHERE wait IS NOT NULL))
 """
 _AGENT_SUMS = _SUMS.replace("sum(offered)", "sum(answered)", 1)
 _FIGURE_COLUMNS = """offered, answered, abandoned, short_abandoned, flow_out, answered_wait_sec,
-    abandoned_wait_sec, answered_within_sla, handled, talk_sec, wrapup_sec"""
+    abandoned_wait_sec, answered_within_sla, handled, talk_sec, wrapup_sec, answered_wait_le"""
 _QUEUE_INTERVALS = f"""
 INSERT INTO fact_queue_interval (enterprise_id, attribution, bucket_start, queue_id, channel,
     {_FIGURE_COLUMNS})

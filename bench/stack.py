@@ -106,6 +106,21 @@ def _postgres(resources: ExitStack, workdir: Path, admin_url: str) -> str:
     return embedded.url
 
 
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A fresh, migrated database on `admin_url`'s server, dropped afterwards: for benchmarks
+    that need PostgreSQL alone."""
+    name = f"sb_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = database_url(admin_url, name)
+        upgrade(url)
+        yield url
+    finally:
+        _drop_database(admin_url, name)
+
+
 def stack_registry(url: str) -> AsyncSchemaRegistryClient:
     """A client of the stack's registry, with the credential `_start_registry` configured."""
     return registry_client(Settings(schema_registry_url=url))

@@ -1,4 +1,5 @@
-"""The system under test: `switchboard worker`, timed by the rows it leaves in PostgreSQL."""
+"""The system under test: `switchboard worker`, one or several in a consumer group, timed by the
+rows they leave in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -22,24 +23,31 @@ STALL_SEC = 120.0
 _PROGRESS = "SELECT (SELECT count(*) FROM call_events), (SELECT count(*) FROM calls)"
 
 
-def measure_worker(stack: Stack, counts: Counts, batch_size: int) -> tuple[Rate, float]:
-    """The worker's rate from its first row to its last, and its startup until the first row.
+def measure_worker(
+    stack: Stack, counts: Counts, batch_size: int, workers: int = 1
+) -> tuple[Rate, float]:
+    """The workers' rate from their first row to their last, and their startup until the first
+    row. Several `workers` share one consumer group, as `switchboard up --workers N` runs them.
 
     The clock starts at the first row, not at launch, so the group join and table recovery are
     reported as startup rather than diluting the rate; events the first rows already account
     for are left out of the count, in proportion.
     """
     database_url = stack.new_database(migrated=True)
+    env = worker_env(stack, database_url, batch_size)
     launched = time.perf_counter()
-    worker = stack.start("worker", worker_env(stack, database_url, batch_size))
+    started = [stack.start("worker", env) for _ in range(workers)]
     with psycopg.connect(database_url, autocommit=True) as conn:
-        first_at, first_rows = _poll(conn, worker, lambda rows, _calls: rows > 0)
+        first_at, first_rows = _poll(conn, started, lambda rows, _calls: rows > 0)
         done_at, _ = _poll(
             conn,
-            worker,
+            started,
             lambda rows, calls: rows >= counts.distinct_events and calls >= counts.calls,
         )
-    worker.stop()
+    for worker in started:
+        worker.terminate()
+    for worker in started:
+        worker.stop()
     measured = round(counts.events * (1 - first_rows / counts.distinct_events))
     return Rate(measured, done_at - first_at), first_at - launched
 
@@ -58,7 +66,7 @@ def worker_env(stack: Stack, database_url: str, batch_size: int) -> dict[str, st
 
 
 def _poll(
-    conn: psycopg.Connection[Any], worker: ChildProcess, done: Callable[[int, int], bool]
+    conn: psycopg.Connection[Any], workers: list[ChildProcess], done: Callable[[int, int], bool]
 ) -> tuple[float, int]:
     """Polls the row counts until `done(call_events, calls)`; returns when, and call_events."""
     last: tuple[int, int] | None = None
@@ -69,12 +77,14 @@ def _poll(
         rows, calls = (int(row[0]), int(row[1])) if row else (0, 0)
         if done(rows, calls):
             return now, rows
-        if worker.exited():
-            raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
+        for worker in workers:
+            if worker.exited():
+                raise RuntimeError(f"a worker exited:\n{worker.log_tail()}")
         if (rows, calls) != last:
             last, moved_at = (rows, calls), now
         elif now - moved_at > STALL_SEC:
+            tails = "\n".join(worker.log_tail() for worker in workers)
             raise RuntimeError(
-                f"the worker stalled at {rows} call_events, {calls} calls:\n{worker.log_tail()}"
+                f"the workers stalled at {rows} call_events, {calls} calls:\n{tails}"
             )
         time.sleep(POLL_SEC)

@@ -30,6 +30,20 @@ BUCKETED: dict[str, str] = {
     "fact_queue_interval": "bucket_start",
     "fact_agent_interval": "bucket_start",
     "fact_agent_state_interval": "bucket_start",
+    "fact_response_interval": "bucket_start",
+    "fact_response_agent_interval": "bucket_start",
+    # The rollups (migration 0009): a cutoff at a month start leaves no day or hour partly kept.
+    **{
+        f"{table}_{grain}": "bucket_start"
+        for table in (
+            "fact_queue_interval",
+            "fact_agent_interval",
+            "fact_agent_state_interval",
+            "fact_response_interval",
+            "fact_response_agent_interval",
+        )
+        for grain in ("1h", "1d")
+    },
     "fact_agent_state": "started_at",
 }
 _MONTH = re.compile(r"_y(\d{4})m(\d{2})$")

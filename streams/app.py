@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 import asyncpg
@@ -40,6 +41,7 @@ from sinks.contact_centre.interactions import write_interactions
 from sinks.contact_centre.outcomes import write_outcomes
 from sinks.heartbeat import WorkerIdentity, forget_silent, record_beat
 from sinks.masterdeal.deals import due_deals, write_deals
+from sinks.masterdeal.open_deals import OpenDeals, open_deals
 from sinks.masterdeal.reconcile import reconcile
 from sinks.partitions import drop_expired
 from sinks.postgres import create_pool, is_transient
@@ -47,6 +49,7 @@ from sinks.reference.dimensions import write_dimension_events
 from sinks.telephony.agent_events import write_agent_events
 from sinks.telephony.calls import write_call_events
 from sinks.telephony.calls_retention import thin_call_events
+from sinks.telephony.open_calls import open_calls
 from sinks.telephony.queue_events import write_queue_events
 from streams.contact_centre.digital_messages import MessageEvent
 from streams.contact_centre.interactions import InteractionEvent
@@ -62,6 +65,7 @@ from streams.runtime.outage import guarded
 from streams.telephony.agent_states import AgentEvent
 from streams.telephony.calls import CallEvent
 from streams.telephony.queue import QueueEvent
+from streams.wiring.assignment import forget_on_rebalance
 from streams.wiring.canonical_publisher import CanonicalPublisher
 from streams.wiring.error_sink import TopicErrorSink
 from streams.wiring.faust_app import new_faust_app
@@ -83,17 +87,28 @@ def create_app(settings: Settings) -> faust.App:
     runtime = Runtime(settings, connect=create_pool, transient=is_transient)
     error_topic = app.topic(ERROR_EVENTS.name, key_serializer="raw", value_serializer="raw")
     errors = TopicErrorSink(error_topic, TopicCodec(ERROR_EVENTS, runtime.registry))
-    pipeline(app, runtime, errors, TELEPHONY_CALLS, CallEvent.from_record, write_call_events)
+    calls = open_calls()
+    pipeline(
+        app,
+        runtime,
+        errors,
+        TELEPHONY_CALLS,
+        CallEvent.from_record,
+        partial(write_call_events, cache=calls),
+    )
     _telephony_analytics(app, runtime, errors)
     _digital_and_reference(app, runtime, errors)
     _retention(app, runtime)
-    _masterdeal(app, runtime, errors)
+    deals = open_deals()
+    _masterdeal(app, runtime, errors, deals)
+    # What the sinks keep of their partitions' entities is only theirs until a rebalance.
+    forget_on_rebalance(app, calls.forget, deals.forget)
     _heartbeat(app, runtime)
     keep_up(app, settings)
     return app
 
 
-def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
+def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink, deals: OpenDeals) -> None:
     """The six domain topics fold into master deals; an SLA timer catches silent overruns."""
     settings = runtime.settings
     policy = configured_sla_policy(settings.sla)
@@ -104,12 +119,15 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
         # not see every deal overrun) nor the batch's newest event (one deal dated far ahead
         # must not make the others overrun): silent overruns are the timer's to find.
         written = await write_deals(
-            conn, events, sla=policy, default_enterprise=settings.default_enterprise
+            conn,
+            events,
+            sla=policy,
+            default_enterprise=settings.default_enterprise,
+            cache=deals,
         )
         await publisher.publish(written.states)
-        # Durable before the dedup table remembers these events: its changelog shares this
-        # producer, and a SIGKILL that let the changelog through but not the canonical events
-        # would leave the redelivered events skipped as duplicates and the transition unsent.
+        # Durable before the batch is acked: a SIGKILL after its offsets were committed but
+        # before the canonical events left the producer would leave the transition unsent.
         await app.producer.flush()
         return Refusals(TENANT_STAGE, written.refused)
 

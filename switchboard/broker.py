@@ -5,7 +5,8 @@ Tansu (the embedded broker) differs from Apache Kafka in ways measured on this p
 - the high watermark from ListOffsets is wrong; fetch-time watermarks are right (end_offsets);
 - transaction aborts are ignored, so exactly-once cannot be relied on (nor tested);
 - CreatePartitions is unsupported;
-- table recovery in Faust loses updates unless producer batches stay small.
+- table recovery in Faust loses updates unless producer batches stay small (64 bytes); the
+  worker keeps no Faust table, so its producer batches normally.
 The settings below are also sound on real Kafka; nothing here is Tansu-only behaviour.
 """
 
@@ -20,8 +21,6 @@ from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
 SESSION_TIMEOUT_SEC = 6
 HEARTBEAT_INTERVAL_SEC = 1
-# Small producer batches keep Faust changelog recovery exact on Tansu.
-FAUST_PRODUCER_MAX_BATCH_SIZE = 64
 LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
 
 

@@ -71,14 +71,16 @@ class Settings(BaseSettings):
         description="A partition whose committed offset stood still this long while behind"
         " is STALL.",
     )
-    batch_size: int = Field(default=2000, description="A batch is processed at this many events.")
+    batch_size: int = Field(default=2000, description="A batch holds at most this many events.")
+    # A batch is taken as soon as anything is fetched (streams.runtime.batch_buffer), so this
+    # upper bound on its wait is never reached; accepted for compatibility.
     batch_within_sec: float = Field(
         default=0.25, description="... or after this many seconds, whichever comes first."
     )
-    # Duplicates arriving later than this are caught only by the database's natural keys, which
-    # make them harmless but not free.
+    # Accepted for compatibility: the worker keeps no dedup table since issue 11; duplicates
+    # are caught by the database's natural keys (streams.runtime.ingest).
     dedup_ttl_sec: int = Field(
-        default=7 * 24 * 3600, description="How long dedup keys are remembered, in seconds."
+        default=7 * 24 * 3600, description="Unused: no dedup keys are kept (natural keys)."
     )
     sla: str | None = Field(
         default=None,

@@ -1,6 +1,7 @@
 """Agents' time per state and ring-no-answers over a range (the /api/operators extras).
 
-Whole quarter hours come from fact_agent_state_interval. The rest of an unaligned range is
+Whole quarter hours come from fact_agent_state_interval, or its hourly and daily rollups where
+they cover whole hours and days (api/analytics/tiles.py). The rest of an unaligned range is
 computed as its writers compute a bucket (streams.telephony.agent_states.state_seconds, sinks/
 agent_state_intervals.py): login, ready and not-ready time is the finished spans' overlap with
 the window, a finished wrap-up counts whole where it started, and a ring-no-answer is a distinct
@@ -17,7 +18,8 @@ import asyncpg
 
 from api.analytics.figures import Window, split
 from api.analytics.query import AnalyticsQuery
-from api.analytics.sql import Params, matching
+from api.analytics.sql import Params, matching, serial
+from api.analytics.tiles import tiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,21 +85,25 @@ async def agent_time(conn: asyncpg.Connection, query: AnalyticsQuery) -> dict[st
             _edge_sql(sql, query, window)
             for sql in (_STATE_SECONDS, _WRAPUP_SECONDS, _RING_NO_ANSWER)
         )
-    for sql, params in statements:
-        for row in await conn.fetch(sql, *params.values):
-            found = {c: v for c, v in row.items() if c in _COLUMNS}
-            totals[row["agent_id"]] = totals[row["agent_id"]].merge(AgentTime(**found))
+    async with serial(conn):
+        for sql, params in statements:
+            for row in await conn.fetch(sql, *params.values):
+                found = {c: v for c, v in row.items() if c in _COLUMNS}
+                totals[row["agent_id"]] = totals[row["agent_id"]].merge(AgentTime(**found))
     return dict(totals)
 
 
 def _interval_sql(query: AnalyticsQuery, window: Window) -> tuple[str, Params]:
-    params = Params(list(query.enterprises), *window)
+    """The rows of `window`'s tiles, each from its grain's table (api/analytics/tiles.py)."""
+    params = Params(list(query.enterprises))
     agent = matching(params, {"agent_id": query.where.agent_id})
-    sql = f"""
-SELECT agent_id, {_SUMS} FROM fact_agent_state_interval
-WHERE enterprise_id = ANY($1::text[]) AND bucket_start >= $2 AND bucket_start < $3{agent}
-GROUP BY agent_id"""
-    return sql, params
+    selects = "\nUNION ALL\n".join(
+        f"""SELECT agent_id, {", ".join(_COLUMNS)} FROM fact_agent_state_interval{suffix}
+WHERE enterprise_id = ANY($1::text[]) AND bucket_start >= {params(start)}
+    AND bucket_start < {params(end)}{agent}"""
+        for suffix, (start, end) in tiles(window)
+    )
+    return f"SELECT agent_id, {_SUMS} FROM (\n{selects}\n) AS rows GROUP BY agent_id", params
 
 
 def _edge_sql(template: str, query: AnalyticsQuery, window: Window) -> tuple[str, Params]:

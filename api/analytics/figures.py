@@ -1,10 +1,12 @@
 """The queue figures of a range, per group: sums of the stored contributions, nothing else.
 
-The 15-minute interval tables answer the whole quarter hours of the range. The parts of a
-quarter hour at either end of an unaligned range are summed from the rows the interval tables
-are themselves sums of (sinks/contact_centre/queue_intervals.py): the sessions' `kpi_*` columns of
-fact_interaction_timing, by the instant the attribution names, and the finished wrap-ups of
-fact_agent_state, whole where they started, under their queue ('' for none) and channel voice.
+The whole quarter hours of the range come from the 15-minute interval tables, or from their
+hourly and daily rollups where they cover whole hours and days (api/analytics/tiles.py). The
+parts of a quarter hour at either end of an unaligned range are summed from the rows the
+interval tables are themselves sums of (sinks/contact_centre/queue_intervals.py): the sessions'
+`kpi_*` columns of fact_interaction_timing, by the instant the attribution names, and the
+finished wrap-ups of fact_agent_state, whole where they started, under their queue ('' for none)
+and channel voice.
 So an aligned and an unaligned range agree on every session they both hold.
 
 An agent filter or per-agent rows count the sessions that agent answered, offered = answered
@@ -21,7 +23,9 @@ from typing import Any
 import asyncpg
 
 from api.analytics.query import AnalyticsQuery, Grouping, Key
-from api.analytics.sql import Params, group_key, matching, session_filters
+from api.analytics.sql import Params, group_key, matching, serial, session_filters
+from api.analytics.tiles import tiles
+from api.analytics.within_sla import counted_threshold, row_within, session_within
 from streams.buckets import BASE_INTERVAL, INTERVALS, bucket_start
 from streams.contact_centre.attribution import Attribution
 from streams.contact_centre.figures import IntervalFigures
@@ -58,15 +62,18 @@ async def queue_figures(
 ) -> dict[Key, IntervalFigures]:
     """Session and wrap-up figures per group (flags and response samples left empty)."""
     core, edges = split(query.start, query.end)
+    threshold = counted_threshold(query.sla_threshold_sec)
     parts = []
     if core is not None:
-        parts.append(await _fetch(conn, *_interval_sql(query, grouping, core)))
+        async with serial(conn):
+            parts.append(await _fetch(conn, *_interval_sql(query, grouping, core, threshold)))
     for window in edges:
         parts.append(await _fetch(conn, *_session_sql(query, grouping, window)))
         if query.where.channel in (None, WRAPUP_CHANNEL):
             parts.append(await _fetch(conn, *_wrapup_sql(query, grouping, window)))
     merged = merge(*parts)
-    if query.sla_threshold_sec is not None:
+    if query.sla_threshold_sec is not None and threshold is None:
+        # Not answerable from the stored counts: every session of the range is judged again.
         sql, params = _within_sla_sql(query, grouping, query.sla_threshold_sec)
         counts = {r["key"]: r["within"] for r in await conn.fetch(sql, *params.values)}
         merged = {k: replace(f, answered_within_sla=counts.get(k, 0)) for k, f in merged.items()}
@@ -95,19 +102,30 @@ def _per_agent(query: AnalyticsQuery, grouping: Grouping) -> bool:
     return query.per_agent or grouping.per_agent
 
 
-def _interval_sql(query: AnalyticsQuery, grouping: Grouping, window: Window) -> tuple[str, Params]:
+def _interval_sql(
+    query: AnalyticsQuery, grouping: Grouping, window: Window, threshold: int | None
+) -> tuple[str, Params]:
+    """The rows of `window`'s tiles, each from its grain's table, summed per group; with a
+    `threshold`, answered_within_sla counted against it."""
     per_agent = _per_agent(query, grouping)
     table = "fact_agent_interval" if per_agent else "fact_queue_interval"
-    params = Params(list(query.enterprises), query.attribution.value, *window)
+    params = Params(list(query.enterprises), query.attribution.value)
     key = group_key(grouping, "bucket_start", params)
     wanted = matching(params, session_filters(query.where, agent=per_agent))
-    sums = ", ".join(f"sum({name}) AS {name}" for name in FIGURES)
-    sql = f"""
-SELECT {key} AS key, {sums} FROM {table}
+    columns = ", ".join(
+        f"{row_within(params, threshold)} AS {name}"
+        if threshold is not None and name == "answered_within_sla"
+        else name
+        for name in FIGURES
+    )
+    selects = "\nUNION ALL\n".join(
+        f"""SELECT {key} AS key, {columns} FROM {table}{suffix}
 WHERE enterprise_id = ANY($1::text[]) AND attribution = $2
-    AND bucket_start >= $3 AND bucket_start < $4{wanted}
-GROUP BY 1"""
-    return sql, params
+    AND bucket_start >= {params(start)} AND bucket_start < {params(end)}{wanted}"""
+        for suffix, (start, end) in tiles(window, grouping.step)
+    )
+    sums = ", ".join(f"sum({name}) AS {name}" for name in FIGURES)
+    return f"SELECT key, {sums} FROM (\n{selects}\n) AS rows GROUP BY key", params
 
 
 def _attributed_at(query: AnalyticsQuery) -> str:
@@ -132,10 +150,10 @@ def _session_sql(query: AnalyticsQuery, grouping: Grouping, window: Window) -> t
     key = group_key(grouping, _attributed_at(query), params)
     where = _sessions_where(query, grouping, window, params)
     offered = "kpi_answered" if _per_agent(query, grouping) else "kpi_offered"
-    sums = ", ".join(
-        f"sum({offered if name == 'offered' else 'kpi_' + name}) AS {name}"
-        for name in SESSION_FIGURES
-    )
+    columns = {name: f"kpi_{name}" for name in SESSION_FIGURES} | {"offered": offered}
+    if query.sla_threshold_sec is not None:
+        columns["answered_within_sla"] = session_within(params, query.sla_threshold_sec)
+    sums = ", ".join(f"sum({column}) AS {name}" for name, column in columns.items())
     sql = f"SELECT {key} AS key, {sums} FROM fact_interaction_timing WHERE {where} GROUP BY 1"
     return sql, params
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from api.analytics.query import AnalyticsQuery, Grouping, Key
+from api.analytics.response_rank import ranked_p95
 from api.analytics.sql import Params, group_key, matching, session_filters
 from streams.contact_centre.attribution import Attribution
 from streams.contact_centre.responses import RESPONSE_PERCENTILE
@@ -21,6 +22,10 @@ SELECT EXISTS (SELECT 1 FROM fact_interaction_timing WHERE enterprise_id = ANY($
     EXISTS (SELECT 1 FROM fact_response WHERE enterprise_id = ANY($1::text[]))
     OR EXISTS (SELECT 1 FROM message_event WHERE enterprise_id = ANY($1::text[]))
 """
+
+
+# Within the request's own transaction (api.snapshot), so it ends with it.
+_SORT_MEMORY = "SET LOCAL work_mem = '32MB'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +49,13 @@ async def response_p95(
     (enqueue) or at the reply (completion). Groups without a response are absent."""
     at = "asked_at" if query.attribution is Attribution.ENQUEUE else "replied_at"
     params = Params(list(query.enterprises), query.start, query.end, _FRACTION)
+    if grouping.step is None and len(query.enterprises) == 1:
+        return await ranked_p95(conn, query, grouping.column, _FRACTION)
     key = group_key(grouping, at, params)
     wanted = matching(params, session_filters(query.where))
+    # Per bucket, or over several enterprises: percentile_disc sorts each group's values, in
+    # memory rather than spilled to disk (a month is some 100k rows).
+    await conn.execute(_SORT_MEMORY)
     sql = f"""
 SELECT {key} AS key, percentile_disc($4::float8) WITHIN GROUP (ORDER BY response_sec) AS p95
 FROM fact_response

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+
+import asyncpg
 
 from api.analytics.query import Grouping
 from streams.contact_centre.filters import Filter
@@ -45,3 +48,15 @@ def group_key(grouping: Grouping, instant: str, params: Params, *, column: str =
     if grouping.step is not None:
         return f"date_bin({params(grouping.step)}::interval, {instant}, {params(EPOCH)})"
     return "NULL::text"
+
+
+@asynccontextmanager
+async def serial(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """The statements inside plan without parallel workers. A read of a few thousand rollup rows
+    can cost enough to be planned in parallel, and starting the workers then takes longer than
+    the read (measured: 10 against 28 ms for 30 unaligned days on a busy 2-core machine)."""
+    await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    try:
+        yield
+    finally:
+        await conn.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")

@@ -13,6 +13,11 @@ import asyncpg
 
 from sinks.columns import attribute_columns, columns
 from sinks.contact_centre.interactions import refresh_interactions
+from sinks.contact_centre.response_counts import (
+    recount_responses,
+    response_buckets,
+    stored_buckets,
+)
 from sinks.locks import lock_interactions
 from sinks.partitions import ensure_partitions
 from sinks.raw_events import MESSAGE_EVENT
@@ -86,8 +91,10 @@ async def _write(
     folded: tuple[Sequence[Response], Mapping[Conversation, ConversationSummary]],
 ) -> None:
     responses, conversations = folded
+    replaced = await stored_buckets(conn, keys)
     await conn.execute(_DELETE_RESPONSES, *columns(keys))
     await _insert_responses(conn, responses)
+    await recount_responses(conn, replaced | response_buckets(responses))
     await refresh_interactions(conn, keys, conversations)
 
 

@@ -1,4 +1,5 @@
-"""fact_queue_interval and fact_agent_interval, recomputed per (enterprise, queue, bucket).
+"""fact_queue_interval and fact_agent_interval, recomputed per (enterprise, queue, bucket),
+with their hourly and daily rollups (sinks/contact_centre/rollups.py).
 
 A bucket's rows are the sums of what its sessions and wrap-ups add, under each attribution: the
 sessions' stored contributions (fact_interaction_timing.kpi_*, decided by
@@ -18,6 +19,7 @@ from datetime import datetime
 
 import asyncpg
 
+from sinks.contact_centre.rollups import AGENT_INTERVALS, QUEUE_INTERVALS, roll_up
 from streams.buckets import BASE_INTERVAL, INTERVALS
 from streams.contact_centre.figures import IntervalFigures
 
@@ -53,11 +55,13 @@ def _contributions(*, per_agent: bool) -> str:
         offered if name == "offered" else f"t.kpi_{name}" for name in _SESSION_FIGURES
     )
     session_zeros = ", ".join("0" for _ in _SESSION_FIGURES)
+    # The answered session's wait, for answered_wait_le; NULL for what is not an answer.
+    wait = "CASE WHEN t.kpi_answered = 1 THEN coalesce(t.wait_sec, 0) END"
     answered_only = "AND t.kpi_answered = 1 AND t.agent_id IS NOT NULL" if per_agent else ""
     sessions = "\n    UNION ALL\n".join(
         f"""
     SELECT k.enterprise_id, '{attribution}' AS attribution, k.bucket_start, {agent}k.queue_id,
-        t.channel, {session_columns}, 0::float8
+        t.channel, {session_columns}, 0::float8, {wait}
     FROM keys k JOIN fact_interaction_timing t ON t.enterprise_id = k.enterprise_id
         AND t.queue_id = k.queue_id AND t.{column} >= k.bucket_start
         AND t.{column} < k.bucket_end {answered_only}"""
@@ -66,7 +70,7 @@ def _contributions(*, per_agent: bool) -> str:
     return f"""{sessions}
     UNION ALL
     SELECT k.enterprise_id, a.attribution, k.bucket_start, {wrapup_agent}k.queue_id,
-        '{WRAPUP_CHANNEL}', {session_zeros}, s.seconds
+        '{WRAPUP_CHANNEL}', {session_zeros}, s.seconds, NULL::float8
     FROM keys k JOIN fact_agent_state s ON s.enterprise_id = k.enterprise_id
         AND s.state = 'wrapup' AND coalesce(s.queue_id, '{NO_QUEUE}') = k.queue_id
         AND s.started_at >= k.bucket_start AND s.started_at < k.bucket_end
@@ -87,11 +91,12 @@ def _recompute(table: str, *, per_agent: bool) -> tuple[str, str]:
     insert = f"""
     WITH {_KEYS}
     INSERT INTO {table} (enterprise_id, attribution, bucket_start, {agent}queue_id, channel,
-        {", ".join(_FIGURES)})
-    SELECT enterprise_id, attribution, bucket_start, {agent}queue_id, channel, {sums}
+        {", ".join(_FIGURES)}, answered_wait_le)
+    SELECT enterprise_id, attribution, bucket_start, {agent}queue_id, channel, {sums},
+        switchboard_wait_le(array_agg(wait) FILTER (WHERE wait IS NOT NULL))
     FROM ({_contributions(per_agent=per_agent)}
     ) AS c (enterprise_id, attribution, bucket_start, {agent}queue_id, channel,
-        {", ".join(_FIGURES)})
+        {", ".join(_FIGURES)}, wait)
     GROUP BY enterprise_id, attribution, bucket_start, {agent}queue_id, channel"""
     return delete, insert
 
@@ -111,3 +116,5 @@ async def recompute_queue_buckets(conn: asyncpg.Connection, buckets: Iterable[Qu
     columns = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
     for statement in _STATEMENTS:
         await conn.execute(statement, *columns, INTERVALS[BASE_INTERVAL])
+    for rollup in (QUEUE_INTERVALS, AGENT_INTERVALS):
+        await roll_up(conn, rollup, keys)

@@ -6,6 +6,9 @@ upsert is keyed on a natural id and skips rows that would not change. A deal get
 master_deal rows once its crm.deal.created is stored; until then its events wait in
 master_deal_event, and they appear in the history when the deal is created.
 
+The worker keeps its open deals in memory (sinks.masterdeal.open_deals): a kept deal still as
+stored is not read back.
+
 The folded states are returned so the caller can publish `canonical_events(state)` after the
 commit; their ids are deterministic, so publishing a state twice publishes nothing new.
 
@@ -27,7 +30,9 @@ import asyncpg
 import orjson
 
 from sinks.columns import attribute_columns
+from sinks.entity_cache import require_own_commit
 from sinks.locks import lock_deals
+from sinks.masterdeal.open_deals import OpenDeal, OpenDeals, kept_deals, open_deals, still_stored
 from sinks.refold import Refold
 from streams.masterdeal.canonical import canonical_events
 from streams.masterdeal.events import DealEvent
@@ -171,19 +176,26 @@ async def write_deals(
     sla: SlaPolicy,
     now: datetime | None = None,
     default_enterprise: str = DEFAULT_ENTERPRISE,
+    cache: OpenDeals | None = None,
 ) -> DealWrite:
     """Stores `events` (in arrival order) and re-folds every deal they touch, in one
     transaction; an event naming another tenant than its deal's is refused, not stored.
 
     Each deal is judged as of `now`, or (None) as of its own latest event: the states include
-    those not created yet, with `stage` None.
+    those not created yet, with `stage` None. With `cache`, the deals it holds are not read
+    back (once checked), and it keeps the open ones once committed.
     """
     if not events:
         return DealWrite()
-    async with conn.transaction():
-        return await _refold(events, sla, now, default_enterprise)(
-            conn, (e.deal_id for e in events)
-        )
+    if cache is not None:
+        require_own_commit(conn)
+    with (open_deals(0) if cache is None else cache).claim(e.deal_id for e in events) as claim:
+        refold = _refold(events, sla, now, default_enterprise, claim.hits)
+        async with conn.transaction():
+            written, stored = await refold(conn, (e.deal_id for e in events))
+        if cache is not None:
+            claim.keep(kept_deals(written.result.states, written.tenants, stored))
+    return written.result
 
 
 async def due_deals(
@@ -199,8 +211,8 @@ async def due_deals(
         if not deal_ids:
             return []
         # The default matters not: every created deal's tenant is fixed already.
-        written = await _refold((), sla, now, DEFAULT_ENTERPRISE)(conn, deal_ids)
-        return written.states
+        written, _ = await _refold((), sla, now, DEFAULT_ENTERPRISE, {})(conn, deal_ids)
+        return written.result.states
 
 
 async def load_deal(
@@ -238,21 +250,45 @@ class _Folded:
     states: list[DealState]
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    result: DealWrite
+    # deal_id -> its tenant, where one is fixed now.
+    tenants: Mapping[str, str]
+
+
 def _refold(
-    new: Sequence[DealEvent], sla: SlaPolicy, now: datetime | None, default_enterprise: str
-) -> Refold[str, _Stored, _Folded, DealWrite]:
+    new: Sequence[DealEvent],
+    sla: SlaPolicy,
+    now: datetime | None,
+    default_enterprise: str,
+    cached: dict[str, OpenDeal],
+) -> Refold[str, _Stored, _Folded, tuple[_Written, dict[str, DealEvent]]]:
     """Re-folds deals from their stored events and `new`, which the tenancy rule sifts first."""
     return Refold(
         lock=lock_deals,
-        load=_load,
+        load=partial(_load, cached),
         fold=partial(_fold, new, sla, now, default_enterprise),
         write=partial(_write, default_enterprise),
     )
 
 
-async def _load(conn: asyncpg.Connection, deal_ids: list[str]) -> _Stored:
-    tenants = {r["deal_id"]: r["enterprise_id"] for r in await conn.fetch(_TENANTS, deal_ids)}
-    return _Stored(tenants, await _stored_events(conn, deal_ids))
+async def _load(
+    cached: dict[str, OpenDeal], conn: asyncpg.Connection, deal_ids: list[str]
+) -> _Stored:
+    """The deals' tenants and events: those kept and still as kept, else read from the tables."""
+    hits = await still_stored(conn, {d: cached[d] for d in deal_ids if d in cached})
+    misses = [d for d in deal_ids if d not in hits]
+    tenants: dict[str, str] = {}
+    events: dict[str, DealEvent] = {}
+    if misses:
+        tenants = {r["deal_id"]: r["enterprise_id"] for r in await conn.fetch(_TENANTS, misses)}
+        events = await _stored_events(conn, misses)
+    for deal_id, hit in hits.items():
+        if hit.tenant is not None:
+            tenants[deal_id] = hit.tenant
+        events.update(hit.events)
+    return _Stored(tenants, events)
 
 
 def _fold(
@@ -270,7 +306,8 @@ def _fold(
 
 async def _write(
     default_enterprise: str, conn: asyncpg.Connection, _: list[str], folded: _Folded
-) -> DealWrite:
+) -> tuple[_Written, dict[str, DealEvent]]:
+    """Writes the folded deals; returns what was written and the events stored before."""
     verdict, states = folded.verdict, folded.states
     claimed = sorted(set(verdict.tenants.items()) - set(folded.known.items()))
     if claimed:
@@ -282,7 +319,8 @@ async def _write(
         await conn.execute(_UPSERT_DEALS, *_deal_columns(created, tenants))
         await conn.execute(_UPSERT_HISTORY, *_history_columns(created))
         await conn.execute(_UPSERT_DOMAIN_STATUS, *_domain_status_columns(created))
-    return DealWrite(states, verdict.refused)
+    written = _Written(DealWrite(states, verdict.refused), dict(verdict.tenants))
+    return written, folded.stored
 
 
 async def _stored_events(conn: asyncpg.Connection, deal_ids: list[str]) -> dict[str, DealEvent]:

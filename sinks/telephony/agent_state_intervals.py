@@ -5,7 +5,8 @@ the seconds (folded spans, split by streams.telephony.agent_states.state_seconds
 the
 ring-no-answer count (that agent's ring_no_answer queue events in the bucket, recounted from the
 raw rows). Both hold the agent's lock (sinks.locks.lock_agents) until they commit. A row left
-with nothing in it is removed.
+with nothing in it is removed. Both rewrite the hourly and daily rollups of what they wrote
+(sinks/contact_centre/rollups.py) in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 import asyncpg
 
 from sinks.columns import attribute_columns
+from sinks.contact_centre.rollups import AGENT_STATE_INTERVALS, roll_up
 from streams.buckets import BASE_INTERVAL, INTERVALS
 from streams.telephony.agent_states import StateSeconds
 
@@ -65,6 +67,7 @@ async def recount_ring_no_answer(conn: asyncpg.Connection, buckets: Iterable[Age
         columns = _columns(keys)
         await conn.execute(_RECOUNT_RING_NO_ANSWER, *columns, INTERVALS[BASE_INTERVAL])
         await conn.execute(_DELETE_EMPTY, *columns)
+        await roll_up(conn, AGENT_STATE_INTERVALS, keys)
 
 
 async def write_state_seconds(
@@ -78,6 +81,7 @@ async def write_state_seconds(
     columns = _columns(keys)
     await conn.execute(_WRITE_SECONDS, *columns, *attribute_columns(values, _SECONDS))
     await conn.execute(_DELETE_EMPTY, *columns)
+    await roll_up(conn, AGENT_STATE_INTERVALS, keys)
 
 
 def _columns(keys: list[AgentBucket]) -> tuple[list[str], list[str], list[datetime]]:

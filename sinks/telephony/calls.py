@@ -1,7 +1,9 @@
 """calls, call_participants, call_events and download_sync, written from folded calls.
 
 Each batch re-folds every call it touches from the events already stored plus the new ones,
-so the rows never depend on arrival order, and writing a batch twice changes nothing.
+so the rows never depend on arrival order, and writing a batch twice changes nothing. The
+worker keeps its open calls folded in memory (sinks.telephony.open_calls): their stored events
+are not read again, and their rows are upserted only where the fold changed them.
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ from functools import partial
 
 import asyncpg
 
-from sinks.columns import attribute_columns
 from sinks.contact_centre.outcomes import refold_call_outcomes
+from sinks.entity_cache import require_own_commit
 from sinks.locks import lock_calls
 from sinks.refold import Refold
+from sinks.staging import Staging
+from sinks.telephony.open_calls import OpenCall, OpenCalls, StoredEvent, kept_call, open_calls
 from streams.runtime.error_records import TENANT_STAGE
 from streams.runtime.ingest import Refusals
 from streams.telephony.calls import (
     CallEvent,
     FoldedCall,
+    ParticipantRow,
     fold_call,
     foreign_tenant_events,
     is_thinned,
@@ -32,13 +37,40 @@ SELECT event_key, call_id, event_sequence, raw_data::text
 FROM call_events WHERE unique_id = ANY($1::text[])
 """
 
+_STORED_COUNTS = """
+SELECT u.unique_id,
+    (SELECT count(*) FROM call_events e WHERE e.unique_id = u.unique_id) AS events
+FROM unnest($1::text[]) AS u(unique_id)
+"""
+
+# The calls, new events and participants go in by COPY (sinks.staging), then from there into
+# their tables.
+_CALLS_IN = Staging(
+    "calls_in",
+    (
+        ("unique_id", "text"),
+        ("enterprise_id", "text"),
+        ("call_type", "text"),
+        ("data_source", "text"),
+        ("start_time", "timestamptz"),
+        ("end_time", "timestamptz"),
+        ("duration", "int"),
+        ("phone_number", "text"),
+        ("trunk", "text"),
+        ("main_extension", "text"),
+        ("extensions_count", "int"),
+        ("call_status", "text"),
+        ("asterisk_host", "text"),
+        ("raw_data", "jsonb"),
+        ("mongo_id", "text"),
+    ),
+)
+
 _UPSERT_CALLS = """
 INSERT INTO calls AS c (unique_id, enterprise_id, call_type, data_source, start_time, end_time,
     duration, phone_number, trunk, main_extension, extensions_count, call_status,
     asterisk_host, raw_data, mongo_id)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-    $6::timestamptz[], $7::int[], $8::text[], $9::text[], $10::text[], $11::int[], $12::text[],
-    $13::text[], $14::jsonb[], $15::text[])
+SELECT * FROM calls_in
 ON CONFLICT (unique_id) DO UPDATE SET
     enterprise_id = EXCLUDED.enterprise_id, call_type = EXCLUDED.call_type,
     data_source = EXCLUDED.data_source, start_time = EXCLUDED.start_time,
@@ -55,10 +87,10 @@ WHERE (c.enterprise_id, c.call_type, c.data_source, c.start_time, c.end_time, c.
        EXCLUDED.end_time, EXCLUDED.duration, EXCLUDED.phone_number, EXCLUDED.trunk,
        EXCLUDED.main_extension, EXCLUDED.extensions_count, EXCLUDED.call_status,
        EXCLUDED.asterisk_host, EXCLUDED.raw_data, EXCLUDED.mongo_id)
-RETURNING unique_id, id
+RETURNING unique_id, id, xmax = 0 AS inserted
 """
 
-# The columns of _UPSERT_CALLS up to raw_data, as attributes of the folded call's row.
+# The columns of _CALLS_IN up to raw_data, as attributes of the folded call's row.
 _CALL_ATTRIBUTES = (
     "unique_id",
     "enterprise_id",
@@ -75,15 +107,37 @@ _CALL_ATTRIBUTES = (
     "asterisk_host",
 )
 
+_NEW_EVENTS = Staging(
+    "call_events_in",
+    (
+        ("call_id", "int"),
+        ("unique_id", "text"),
+        ("event_key", "text"),
+        ("source_system", "text"),
+        ("event_id", "text"),
+        ("enterprise_id", "text"),
+        ("asterisk_host", "text"),
+        ("extension", "text"),
+        ("event_type", "text"),
+        ("event_sequence", "int"),
+        ("event_timestamp", "timestamptz"),
+        ("data_source", "text"),
+        ("needs_telegram", "bool"),
+        ("needs_integration", "bool"),
+        ("raw_data", "jsonb"),
+    ),
+)
+
 _INSERT_EVENTS = """
 INSERT INTO call_events (call_id, unique_id, event_key, source_system, event_id,
     enterprise_id, asterisk_host, extension, event_type, event_sequence, event_timestamp,
     data_source, processed, needs_telegram, needs_integration, raw_data)
-SELECT c, u, k, s, i, ent, h, x, t, q, ts, d, TRUE, tg, ig, r::jsonb
-FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::text[], $10::int[], $11::timestamptz[], $12::text[], $13::bool[],
-    $14::bool[], $15::text[]) AS v(c, u, k, s, i, ent, h, x, t, q, ts, d, tg, ig, r)
+SELECT call_id, unique_id, event_key, source_system, event_id, enterprise_id, asterisk_host,
+    extension, event_type, event_sequence, event_timestamp, data_source, TRUE, needs_telegram,
+    needs_integration, raw_data
+FROM call_events_in
 ON CONFLICT (event_key) DO NOTHING
+RETURNING event_key
 """
 
 _RESEQUENCE_EVENTS = """
@@ -94,11 +148,25 @@ WHERE e.event_key = v.event_key
 
 _DELETE_EVENTS = "DELETE FROM call_events WHERE event_key = ANY($1::text[])"
 
+_PARTICIPANTS_IN = Staging(
+    "call_participants_in",
+    (
+        ("call_id", "int"),
+        ("extension", "text"),
+        ("participant_status", "text"),
+        ("ring_order", "int"),
+        ("ring_duration", "int"),
+        ("dial_start", "timestamptz"),
+        ("answer_time", "timestamptz"),
+        ("hangup_time", "timestamptz"),
+        ("disconnect_reason", "text"),
+    ),
+)
+
 _UPSERT_PARTICIPANTS = """
 INSERT INTO call_participants AS p (call_id, extension, participant_status, ring_order,
     ring_duration, dial_start, answer_time, hangup_time, disconnect_reason)
-SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::int[],
-    $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[])
+SELECT * FROM call_participants_in
 ON CONFLICT (call_id, extension) DO UPDATE SET
     participant_status = EXCLUDED.participant_status, ring_order = EXCLUDED.ring_order,
     ring_duration = EXCLUDED.ring_duration, dial_start = EXCLUDED.dial_start,
@@ -148,18 +216,11 @@ class CallsWritten:
 
 
 @dataclass(frozen=True)
-class _Stored:
-    call_id: int | None
-    sequence: int | None
-    event: CallEvent
-
-
-@dataclass(frozen=True)
 class _Folded:
     """A batch's calls re-folded from their stored events and the batch's accepted ones."""
 
     # The stored events, by key, of the calls that are re-folded (the thinned ones are not).
-    stored: dict[str, _Stored]
+    stored: dict[str, StoredEvent]
     calls: dict[str, FoldedCall]
     accepted: list[CallEvent]
     # Position in the batch -> why the event names another tenant than its call's.
@@ -169,20 +230,52 @@ class _Folded:
 
 
 async def write_call_events(
-    conn: asyncpg.Connection, events: Sequence[CallEvent]
+    conn: asyncpg.Connection,
+    events: Sequence[CallEvent],
+    *,
+    cache: OpenCalls | None = None,
 ) -> CallsWritten | Refusals:
     """Folds the calls `events` touch into their rows, in one transaction; events that name
-    another tenant than their call's are left out and returned as refusals."""
+    another tenant than their call's are left out and returned as refusals. With `cache`, the
+    calls it holds are not read back, and it keeps the open ones once committed."""
     if not events:
         return CallsWritten(0, 0, 0)
-    refold = Refold(
-        lock=lock_calls, load=_stored_events, fold=partial(_fold, events), write=_write_calls
-    )
-    async with conn.transaction():
-        return await refold(conn, (e.call_id for e in events))
+    if cache is not None:
+        require_own_commit(conn)
+    with (open_calls(0) if cache is None else cache).claim(e.call_id for e in events) as claim:
+        refold = Refold(
+            lock=lock_calls,
+            load=partial(_load, claim.hits),
+            fold=partial(_fold, events),
+            write=partial(_write_calls, claim.hits, cache is not None),
+        )
+        async with conn.transaction():
+            result, kept = await refold(conn, (e.call_id for e in events))
+        claim.keep(kept)
+    return result
 
 
-def _fold(events: Sequence[CallEvent], stored: dict[str, _Stored]) -> _Folded:
+async def _load(
+    cached: dict[str, OpenCall], conn: asyncpg.Connection, unique_ids: list[str]
+) -> dict[str, StoredEvent]:
+    """The calls' stored events: from the cache where it still holds every stored event of the
+    call, else from call_events."""
+    # Only the partition's owner writes its calls, but a worker that lost the partition without
+    # noticing yet (a paused process, a slow rebalance) may have: its rows win over the cache.
+    counts = await _stored_counts(conn, [u for u in unique_ids if u in cached])
+    for unique_id, count in counts.items():
+        if count != len(cached[unique_id].stored):
+            cached.pop(unique_id)
+    # Taken before the read: another claim of a call may withdraw its hit meanwhile.
+    hits = [cached[u] for u in unique_ids if u in cached]
+    misses = [u for u in unique_ids if u not in cached]
+    stored = await _stored_events(conn, misses) if misses else {}
+    for hit in hits:
+        stored.update(hit.stored)
+    return stored
+
+
+def _fold(events: Sequence[CallEvent], stored: dict[str, StoredEvent]) -> _Folded:
     tenants = {item.event.call_id: item.event.enterprise_id for item in stored.values()}
     refused = foreign_tenant_events(events, tenants)
     # Re-folded from its hangup alone, a thinned call would lose its start and its
@@ -203,46 +296,78 @@ def _fold(events: Sequence[CallEvent], stored: dict[str, _Stored]) -> _Folded:
 
 
 async def _write_calls(
-    conn: asyncpg.Connection, _: list[str], folded: _Folded
-) -> CallsWritten | Refusals:
+    cached: dict[str, OpenCall],
+    keeping: bool,
+    conn: asyncpg.Connection,
+    _: list[str],
+    folded: _Folded,
+) -> tuple[CallsWritten | Refusals, dict[str, OpenCall | None]]:
+    """Writes the folded calls; returns the result and, `keeping`, what to cache of each."""
     stored = folded.stored
     ids = {item.event.call_id: item.call_id for item in stored.values() if item.call_id}
-    changed = await conn.fetch(_UPSERT_CALLS, *_call_columns(list(folded.calls.values())))
+    # A cached call's row is sent only if the fold changed it: the upsert would skip it anyway.
+    rows = [
+        call
+        for unique_id, call in folded.calls.items()
+        if unique_id not in cached or cached[unique_id].folded.call != call.call
+    ]
+    changed = []
+    if rows:
+        await _CALLS_IN.copy(conn, _call_rows(rows))
+        changed = await conn.fetch(_UPSERT_CALLS)
     ids.update((r["unique_id"], r["id"]) for r in changed)
-    stored_count, deleted, new_keys = await _write_events(conn, folded.calls, ids, stored)
-    await _write_participants(conn, folded.calls, ids)
+    stored_count, deleted, new_keys, missed = await _write_events(conn, folded.calls, ids, stored)
+    # A call row inserted now has no participant rows yet: nothing of it to prune.
+    new_calls = {r["unique_id"] for r in changed if r["inserted"]}
+    await _write_participants(conn, folded.calls, ids, cached, new_calls)
     await _sync_downloads(conn, [*folded.accepted, *deleted])
     # A call's tenant is its outcomes' (streams.contact_centre.outcomes): those stored before
     # it follow it.
     await refold_call_outcomes(conn, [r["unique_id"] for r in changed])
+    # A call with an event another call's row holds (a reused key) is not what it folded to.
+    kept = {
+        unique_id: None if unique_id in missed else kept_call(ids[unique_id], call)
+        for unique_id, call in (folded.calls.items() if keeping else ())
+    }
     if folded.refused:
-        return Refusals(TENANT_STAGE, folded.refused, new_keys=new_keys)
-    return CallsWritten(len(folded.calls), stored_count, len(deleted), new_keys, folded.left_out)
+        return Refusals(TENANT_STAGE, folded.refused, new_keys=new_keys), kept
+    written = CallsWritten(len(folded.calls), stored_count, len(deleted), new_keys, folded.left_out)
+    return written, kept
 
 
-def _thinned_calls(stored: dict[str, _Stored]) -> set[str]:
+def _thinned_calls(stored: dict[str, StoredEvent]) -> set[str]:
     sequences: dict[str, list[int | None]] = defaultdict(list)
     for item in stored.values():
         sequences[item.event.call_id].append(item.sequence)
     return {call_id for call_id, numbers in sequences.items() if is_thinned(numbers)}
 
 
-async def _stored_events(conn: asyncpg.Connection, unique_ids: list[str]) -> dict[str, _Stored]:
+async def _stored_counts(conn: asyncpg.Connection, unique_ids: list[str]) -> dict[str, int]:
+    """How many call_events rows each call has (0 for none)."""
+    if not unique_ids:
+        return {}
+    rows = await conn.fetch(_STORED_COUNTS, unique_ids)
+    return {r["unique_id"]: r["events"] for r in rows}
+
+
+async def _stored_events(conn: asyncpg.Connection, unique_ids: list[str]) -> dict[str, StoredEvent]:
     rows = await conn.fetch(_STORED_EVENTS, unique_ids)
     return {
-        r["event_key"]: _Stored(
+        r["event_key"]: StoredEvent(
             r["call_id"], r["event_sequence"], CallEvent.from_raw_data(r["event_key"], r[3])
         )
         for r in rows
     }
 
 
-def _call_columns(folded: list[FoldedCall]) -> list[list[object]]:
-    rows = [f.call for f in folded]
+def _call_rows(folded: list[FoldedCall]) -> list[tuple[object, ...]]:
     return [
-        *attribute_columns(rows, _CALL_ATTRIBUTES),
-        [r.raw_data.decode() if r.raw_data else None for r in rows],
-        [r.mongo_id for r in rows],
+        (
+            *(getattr(f.call, name) for name in _CALL_ATTRIBUTES),
+            f.call.raw_data.decode() if f.call.raw_data else None,
+            f.call.mongo_id,
+        )
+        for f in folded
     ]
 
 
@@ -250,10 +375,11 @@ async def _write_events(
     conn: asyncpg.Connection,
     folded: dict[str, FoldedCall],
     ids: dict[str, int],
-    stored: dict[str, _Stored],
-) -> tuple[int, list[CallEvent], frozenset[str]]:
+    stored: dict[str, StoredEvent],
+) -> tuple[int, list[CallEvent], frozenset[str], set[str]]:
     """Stores new or re-sequenced events; deletes stored ones a better source superseded.
-    Returns how many were stored or moved, the superseded, and the keys of the new."""
+    Returns how many were stored or moved, the superseded, the keys of the new ones stored, and
+    the calls with a new event that was not (its key is another call's)."""
     changed: list[tuple[int, int, CallEvent]] = []
     superseded: list[CallEvent] = []
     for unique_id, call in folded.items():
@@ -265,8 +391,11 @@ async def _write_events(
         superseded += [e for e in call.superseded if e.event_key in stored]
     new = [(c, q, e) for c, q, e in changed if e.event_key not in stored]
     moved = [(c, q, e) for c, q, e in changed if e.event_key in stored]
+    inserted: frozenset[str] = frozenset()
     if new:
-        await conn.execute(_INSERT_EVENTS, *_event_columns(new))
+        await _NEW_EVENTS.copy(conn, _event_rows(new))
+        rows = await conn.fetch(_INSERT_EVENTS)
+        inserted = frozenset(r["event_key"] for r in rows)
     if moved:
         await conn.execute(
             _RESEQUENCE_EVENTS,
@@ -276,52 +405,81 @@ async def _write_events(
         )
     if superseded:
         await conn.execute(_DELETE_EVENTS, [e.event_key for e in superseded])
-    return len(changed), superseded, frozenset(e.event_key for _, _, e in new)
+    missed = {e.call_id for _, _, e in new if e.event_key not in inserted}
+    return len(changed), superseded, inserted, missed
 
 
-def _event_columns(changed: list[tuple[int, int, CallEvent]]) -> list[list[object]]:
+def _event_rows(changed: list[tuple[int, int, CallEvent]]) -> list[tuple[object, ...]]:
     return [
-        [c for c, _, _ in changed],
-        [e.call_id for _, _, e in changed],
-        [e.event_key for _, _, e in changed],
-        [e.source_system for _, _, e in changed],
-        [e.event_id for _, _, e in changed],
-        [e.enterprise_id for _, _, e in changed],
-        [e.asterisk_host for _, _, e in changed],
-        [e.extension for _, _, e in changed],
-        [e.event_type for _, _, e in changed],
-        [q for _, q, _ in changed],
-        [e.occurred_at for _, _, e in changed],
-        [e.data_source for _, _, e in changed],
-        [e.needs_telegram for _, _, e in changed],
-        [e.needs_integration for _, _, e in changed],
-        [e.raw_data().decode() for _, _, e in changed],
+        (
+            c,
+            e.call_id,
+            e.event_key,
+            e.source_system,
+            e.event_id,
+            e.enterprise_id,
+            e.asterisk_host,
+            e.extension,
+            e.event_type,
+            q,
+            e.occurred_at,
+            e.data_source,
+            e.needs_telegram,
+            e.needs_integration,
+            e.raw_data().decode(),
+        )
+        for c, q, e in changed
     ]
 
 
 async def _write_participants(
-    conn: asyncpg.Connection, folded: dict[str, FoldedCall], ids: dict[str, int]
+    conn: asyncpg.Connection,
+    folded: dict[str, FoldedCall],
+    ids: dict[str, int],
+    cached: dict[str, OpenCall],
+    new_calls: set[str],
 ) -> None:
-    rows = [(ids[uid], p) for uid, call in folded.items() for p in call.participants]
-    await conn.execute(
-        _DELETE_STALE_PARTICIPANTS,
-        [ids[uid] for uid in folded],
-        [c for c, _ in rows],
-        [p.extension for _, p in rows],
-    )
-    if rows:
+    """Upserts the participant rows that are new or changed; deletes those a call lost. A
+    cached call's rows are known, so only its differences are sent."""
+    rows: list[tuple[int, ParticipantRow]] = []
+    pruned: list[str] = []
+    for unique_id, call in folded.items():
+        before = cached[unique_id].folded.participants if unique_id in cached else None
+        if before is None:
+            rows += [(ids[unique_id], p) for p in call.participants]
+            if unique_id not in new_calls:
+                pruned.append(unique_id)
+            continue
+        rows += [(ids[unique_id], p) for p in call.participants if p not in before]
+        if {p.extension for p in before} - {p.extension for p in call.participants}:
+            pruned.append(unique_id)
+    if pruned:
+        keep = [(ids[u], p.extension) for u in pruned for p in folded[u].participants]
         await conn.execute(
-            _UPSERT_PARTICIPANTS,
-            [c for c, _ in rows],
-            [p.extension for _, p in rows],
-            [p.participant_status for _, p in rows],
-            [p.ring_order for _, p in rows],
-            [p.ring_duration for _, p in rows],
-            [p.dial_start for _, p in rows],
-            [p.answer_time for _, p in rows],
-            [p.hangup_time for _, p in rows],
-            [p.disconnect_reason for _, p in rows],
+            _DELETE_STALE_PARTICIPANTS,
+            [ids[u] for u in pruned],
+            [c for c, _ in keep],
+            [e for _, e in keep],
         )
+    if rows:
+        await _PARTICIPANTS_IN.copy(
+            conn,
+            [
+                (
+                    c,
+                    p.extension,
+                    p.participant_status,
+                    p.ring_order,
+                    p.ring_duration,
+                    p.dial_start,
+                    p.answer_time,
+                    p.hangup_time,
+                    p.disconnect_reason,
+                )
+                for c, p in rows
+            ],
+        )
+        await conn.execute(_UPSERT_PARTICIPANTS)
 
 
 async def _sync_downloads(conn: asyncpg.Connection, events: Sequence[CallEvent]) -> None:

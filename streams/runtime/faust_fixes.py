@@ -19,17 +19,17 @@ restarted lost the first records after its committed offsets
    the offsets between are absent (compaction, transaction markers) and become a gap; if it
    is the committed offset itself, Faust is sent back to read it again. Downstream writes
    are idempotent, so reading again is always safe.
-4. `Stream.take_events` acks a batch in a `finally` clause, so a batch whose processing
-   raised (or was cancelled by a shutdown while waiting out a database outage) would be
-   committed unwritten. `withhold` marks such a batch's messages and their acks are refused:
-   the commit stops before them, and (3) reads them again.
+4. The input topics are not read through `Stream` but in batches (streams.runtime.batch_drain),
+   so the pipeline tracks and acks their messages itself: `track` when a batch starts (a
+   rebalance or a stop then waits for it), `ack` once its rows are durable, and `release` a
+   batch that failed or was cancelled: finished with, so nothing waits for it, but never
+   acked, so never committed. The commit stops before it, and (3) reads it again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,20 +39,38 @@ from confluent_kafka import TopicPartition
 from faust.transport.consumer import Consumer
 from faust.types import TP
 
+from streams.runtime import batch_drain
 from switchboard.broker import consumer_config
 
 log = structlog.get_logger(__name__)
 _APPLIED = "_switchboard_fixes_applied"
-# Messages whose batch failed: never acked, so never committed (fix 4).
-_withheld: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def withhold(messages: Iterable[Any]) -> None:
-    """Refuses every later ack of these Faust messages: their batch was not processed."""
-    _withheld.update(messages)
+def track(consumer: Consumer, messages: Iterable[Any]) -> None:
+    """Marks a batch's messages as being processed: a rebalance or a stop waits for their
+    acks (`Consumer.wait_empty`), and only tracked messages can be acked (fix 1)."""
+    unacked = consumer._unacked_messages
+    for message in messages:
+        message.tracked = True
+        unacked.add(message)
+
+
+def ack(consumer: Consumer, messages: Iterable[Any]) -> None:
+    """The batch's rows are durable: its offsets may be committed."""
+    for message in messages:
+        consumer.ack(message)
+
+
+def release(consumer: Consumer, messages: Iterable[Any]) -> None:
+    """The batch was not processed: nothing waits for it any more, and it is never committed."""
+    unacked = consumer._unacked_messages
+    for message in messages:
+        message.acked = True
+        unacked.discard(message)
 
 
 def apply() -> None:
+    batch_drain.install()
     if getattr(Consumer, _APPLIED, False):
         return
     original_ack = Consumer.ack
@@ -60,12 +78,6 @@ def apply() -> None:
 
     def ack(self: Consumer, message: Any) -> bool:
         if not message.tracked:
-            return False
-        if message in _withheld:
-            # Finished with, so a rebalance or a stop waiting for the streams to drain does
-            # not wait for it, but never committable: its offset is not recorded as acked.
-            message.acked = True
-            self._unacked_messages.discard(message)
             return False
         return bool(original_ack(self, message))
 

@@ -1,7 +1,11 @@
-"""One input topic's batch: decode, validate, dedup, write durably, then remember.
+"""One input topic's batch: decode, validate, dedup within the batch, write durably.
 
-The order is what makes redelivery harmless: the dedup table learns of an event only after
-its rows are durable, and Faust commits offsets only after the table's changelog is flushed.
+Redelivery is harmless because every sink is idempotent: raw events are keyed by their dedup
+key (`ON CONFLICT`), and what is derived from them is re-derived from what is stored, with
+deterministic ids (canonical events included). So no dedup state is kept between batches: an
+event seen before is written again as a no-op, and counted as a duplicate by the keys the
+write reports as new. Offsets are acked only once the write is durable
+(streams.wiring.pipeline).
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from streams.runtime.kafka_message import Message
 from streams.runtime.late import STAGE as LATE_STAGE
 from streams.runtime.late import is_backfill, too_late
 from streams.runtime.outage import Transient, any_error, wait_out
-from streams.runtime.seen_events import Seen, SeenEvents
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -47,6 +50,15 @@ def _identifiers(topic: Topic, record: dict[str, Any]) -> dict[str, Any]:
         "call_id": record.get("call_id"),
         "master_deal_id": record.get("master_deal_id"),
     }
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An event's identity: its entity (message key), so that one poison entity is isolated,
+    and its dedup key."""
+
+    entity: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,15 @@ def new_keys(result: object) -> frozenset[str] | None:
 
 
 @dataclass(frozen=True)
+class Prepared(Generic[T]):
+    """A batch decoded, validated and deduplicated, ready to be written."""
+
+    fresh: list[Accepted[T]]
+    newest: float | None  # the newest Kafka timestamp of the batch
+    started: float  # perf_counter() when its preparation started
+
+
+@dataclass(frozen=True)
 class _Written(Generic[T]):
     items: list[Accepted[T]]
     # Of `items`, the keys the database did not hold yet; None: all of them, as far as known.
@@ -94,6 +115,17 @@ class ErrorSink(Protocol):
     ) -> None: ...
 
 
+def first_of_each_key(accepted: Sequence[Accepted[T]]) -> list[Accepted[T]]:
+    """The batch without repeats of a dedup key: one statement must not touch a row twice."""
+    keys: set[str] = set()
+    first = []
+    for item in accepted:
+        if item.seen.key not in keys:
+            keys.add(item.seen.key)
+            first.append(item)
+    return first
+
+
 def _event_type(event: object) -> str:
     return str(getattr(event, "event_type", "unknown"))
 
@@ -102,7 +134,6 @@ def _event_type(event: object) -> str:
 class TopicIngest(Generic[T]):
     topic: Topic
     codec: TopicCodec
-    seen: SeenEvents
     errors: ErrorSink
     to_event: Callable[[str, dict[str, Any]], T]
     # Writes a batch all-or-nothing; raises on failure.
@@ -118,6 +149,11 @@ class TopicIngest(Generic[T]):
 
     async def process(self, messages: Sequence[Message]) -> int:
         """Returns how many new events were written."""
+        return await self.write_prepared(await self.prepare(messages))
+
+    async def prepare(self, messages: Sequence[Message]) -> Prepared[T]:
+        """Decodes, validates and dedups a batch: everything but the write, so that the next
+        batch can be prepared while this one is written (streams.wiring.pipeline)."""
         started = time.perf_counter()
         name = self.topic.name
         metrics.EVENTS_CONSUMED.labels(name).inc(len(messages))
@@ -130,20 +166,24 @@ class TopicIngest(Generic[T]):
             transient=any_error,
         )
         accepted = await self._accept(messages)
-        verdicts = self.seen.fresh(a.seen for a in accepted)
-        fresh = [a for a, is_fresh in zip(accepted, verdicts, strict=True) if is_fresh]
+        fresh = first_of_each_key(accepted)
         metrics.EVENTS_DUPLICATE.labels(name).inc(len(accepted) - len(fresh))
-        written = await self._write(fresh)
-        self.seen.remember(a.seen for a in written.items)
-        # A dedup table that forgot (a new app id, a lost changelog) lets old events through;
-        # the database's keys catch them, and they count as what they are: duplicates.
+        newest = max((m.timestamp for m in messages), default=None)
+        return Prepared(fresh, newest, started)
+
+    async def write_prepared(self, prepared: Prepared[T]) -> int:
+        """Writes a prepared batch durably; returns how many new events were written."""
+        name = self.topic.name
+        written = await self._write(prepared.fresh)
+        # Events stored before (a redelivery, a replay, a duplicate in an earlier batch) were
+        # no-ops for the database's keys; they count as what they are: duplicates.
         new = written.new()
         metrics.EVENTS_DUPLICATE.labels(name).inc(len(written.items) - len(new))
         for event_type, count in Counter(_event_type(a.event) for a in new).items():
             metrics.EVENTS_WRITTEN.labels(name, event_type).inc(count)
-        if messages:
-            metrics.NEWEST_EVENT.labels(name).set(max(m.timestamp for m in messages))
-        metrics.BATCH_SECONDS.labels(name).observe(time.perf_counter() - started)
+        if prepared.newest is not None:
+            metrics.NEWEST_EVENT.labels(name).set(prepared.newest)
+        metrics.BATCH_SECONDS.labels(name).observe(time.perf_counter() - prepared.started)
         return len(new)
 
     async def _accept(self, messages: Sequence[Message]) -> list[Accepted[T]]:
@@ -170,7 +210,7 @@ class TopicIngest(Generic[T]):
                 continue
             entity = self.topic.key_of(record) or ""
             key = dedup_key(record, entity)
-            seen = Seen(entity, key, message.partition)
+            seen = Seen(entity, key)
             accepted.append(Accepted(message, seen, self.to_event(key, record)))
         return accepted
 

@@ -21,8 +21,8 @@ class Message:
     headers: Headers = ()
 
     @classmethod
-    def from_faust(cls, event: Any) -> Message:
-        m = event.message
+    def from_faust(cls, m: Any) -> Message:
+        """From a message as Faust's consumer fetched it (faust.types.Message)."""
         return cls(
             m.topic, m.partition, m.offset, m.key, m.value, m.timestamp, headers_of(m.headers)
         )

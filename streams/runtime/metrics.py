@@ -9,7 +9,7 @@ EVENTS_CONSUMED = Counter(
 )
 EVENTS_DUPLICATE = Counter(
     "switchboard_events_duplicate_total",
-    "Messages dropped as duplicates (by the dedup table, or already held by the database),"
+    "Messages that were duplicates (repeated in their batch, or already held by the database),"
     " by topic.",
     ["topic"],
 )
@@ -34,9 +34,6 @@ NEWEST_EVENT = Gauge(
     "switchboard_newest_processed_event_timestamp_seconds",
     "Kafka timestamp of the newest message processed, by topic.",
     ["topic"],
-)
-DEDUP_FORGOTTEN = Counter(
-    "switchboard_dedup_keys_expired_total", "Dedup keys forgotten after their TTL.", ["topic"]
 )
 CANONICAL_PUBLISHED = Counter(
     "switchboard_canonical_events_published_total",

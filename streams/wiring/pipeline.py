@@ -1,8 +1,9 @@
-"""One input topic's pipeline: its agent, which reads batches (`take_events`), and its dedup
-table with the timer that expires it.
+"""One input topic's pipeline: the task that takes its batches and processes them.
 
-Each input topic is consumed in batches because per-event overhead, not the work itself, is what
-limits a Python stream processor.
+Each input topic is consumed in batches, below Faust's `Stream`, because per-event overhead, not
+the work itself, is what limits a Python stream processor: Faust's fetch loop hands whole fetches
+to the topic's buffer (streams.runtime.batch_drain), and Faust still does the rest: group
+membership, rebalances, timers and offset commits.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import asyncpg
@@ -20,11 +22,11 @@ from faust.types import TP
 
 from schemas.codec import TopicCodec
 from schemas.topics import Topic
-from streams.runtime import faust_fixes, metrics
-from streams.runtime.ingest import ErrorSink, TopicIngest
+from streams.runtime import batch_drain, faust_fixes
+from streams.runtime.batch_buffer import BatchBuffer
+from streams.runtime.ingest import ErrorSink, Prepared, TopicIngest
 from streams.runtime.kafka_message import Message
-from streams.runtime.outage import Outage, guarded
-from streams.runtime.seen_events import SeenEvents
+from streams.runtime.outage import Outage
 from streams.wiring.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -41,7 +43,7 @@ def pipeline(
     *,
     late_grace_sec: float | None = None,
 ) -> None:
-    """An agent for `topic` with its dedup table and the timer that expires it."""
+    """The task that processes `topic` in batches, written by `write`."""
     settings = runtime.settings
     source = app.topic(
         topic.name,
@@ -49,16 +51,13 @@ def pipeline(
         value_serializer="raw",
         partitions=settings.topic_partitions,
     )
-    table = app.Table(
-        f"seen-{topic.name}",
-        key_type=str,
-        partitions=settings.topic_partitions,
-    )
-    seen = SeenEvents(table, ttl_sec=settings.dedup_ttl_sec)
+    # Subscribed and acked like an agent's topic, but delivered in whole fetches to `fetched`.
+    app.topics.add(source)
+    fetched: BatchBuffer[Any] = BatchBuffer(limit=max(4096, settings.batch_size * 2))
+    batch_drain.route(app, topic.name, fetched)
     ingest = TopicIngest(
         topic=topic,
         codec=TopicCodec(topic, runtime.registry),
-        seen=seen,
         errors=errors,
         to_event=to_event,
         write=runtime.writer(write),
@@ -66,45 +65,145 @@ def pipeline(
         late_grace_sec=late_grace_sec,
         max_future_sec=settings.max_future_sec,
     )
+    loop = _BatchLoop(app, runtime, topic.name, ingest, fetched)
+    app.task(loop.run)
 
-    @app.agent(source, name=f"ingest-{topic.name}")
-    async def consume(stream: faust.StreamT[bytes]) -> None:
-        # take_events() is on the concrete Stream, not on Faust's StreamT protocol.
-        batches = cast(faust.Stream[bytes], stream).take_events(
-            settings.batch_size, settings.batch_within_sec
-        )
-        failing = Outage(f"ingest-{topic.name}")
-        async for events in batches:
-            messages = [Message.from_faust(e) for e in events]
-            try:
-                # A stop does not wait for a batch that waits out an outage: it is cancelled.
-                outcome = await app.wait_first(ingest.process(messages))
-            except BaseException as exc:
-                # take_events acks the batch however it ended; unwritten, it must not be
-                # committed. The commit stops before it, and it is read again.
-                faust_fixes.withhold(e.message for e in events)
-                if not isinstance(exc, Exception):
-                    raise
-                if failing.failed():
-                    log.exception("batch failed, reading it again", topic=topic.name)
-                await asyncio.sleep(1.0)
-                await _read_again(cast(Consumer, app.consumer), messages)
+
+@dataclass
+class _Flight:
+    """A batch taken from the buffer: Faust's messages (tracked, to be acked or released) and
+    ours, with what its preparation gave."""
+
+    batch: list[Any]
+    messages: list[Message]
+    prepared: Prepared[Any] | None = None
+
+
+class _Failed(Exception):
+    """A step of a batch raised; the batch is to be read again."""
+
+
+class _BatchLoop:
+    """Takes batches and writes them one after the other, acked once durable. While a batch is
+    being written, the next one, if already fetched, is decoded and validated: the write
+    waits on PostgreSQL for about a third of its time (BENCHMARKS.md), and that time is used.
+    Writes stay in order, one at a time, so a sink sees the batches of a partition in order."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        runtime: Runtime,
+        name: str,
+        ingest: TopicIngest[Any],
+        fetched: BatchBuffer[Any],
+    ) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.name = name
+        self.ingest = ingest
+        self.fetched = fetched
+        self.failing = Outage(f"ingest-{name}")
+
+    @property
+    def consumer(self) -> Consumer:
+        return cast(Consumer, self.app.consumer)
+
+    async def run(self) -> None:
+        ahead: _Flight | None = None
+        while not self.app.should_stop:
+            flight = ahead or await self._prepared(await self._take())
+            ahead = None
+            if flight is None:
                 continue
-            if outcome.stopped:
-                faust_fixes.withhold(e.message for e in events)
-                return
-            if (lasted := failing.ended()) is not None:
-                log.info("batches succeed again", topic=topic.name, failed_sec=round(lasted, 1))
-            now = time.time()
-            runtime.processed_at.update(
-                dict.fromkeys({(m.topic, m.partition) for m in messages}, now)
-            )
+            writing = asyncio.ensure_future(self._step(self.ingest.write_prepared(_ready(flight))))
+            try:
+                if len(self.fetched):
+                    ahead = await self._prepared(await self._take())
+                await writing
+            except _Failed as exc:
+                await self._read_again([flight] + ([ahead] if ahead else []), exc)
+                ahead = None
+                continue
+            except BaseException:
+                # A stop: unwritten, neither may be committed, and nothing may wait for them.
+                writing.cancel()
+                for left in [flight] + ([ahead] if ahead else []):
+                    faust_fixes.release(self.consumer, left.batch)
+                if self.app.should_stop:
+                    return
+                raise
+            self._done(flight)
+        if ahead is not None:
+            faust_fixes.release(self.consumer, ahead.batch)
 
-    @app.timer(interval=max(60.0, settings.dedup_ttl_sec / 24))
-    @guarded(f"expire_dedup_keys:{topic.name}")
-    async def expire_dedup_keys() -> None:
-        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic.name}
-        metrics.DEDUP_FORGOTTEN.labels(topic.name).inc(seen.expire(owned))
+    async def _take(self) -> _Flight | None:
+        batch = _current(self.app, await self.fetched.take(self.runtime.settings.batch_size))
+        if not batch:
+            return None
+        faust_fixes.track(self.consumer, batch)
+        return _Flight(batch, [Message.from_faust(m) for m in batch])
+
+    async def _prepared(self, flight: _Flight | None) -> _Flight | None:
+        if flight is None:
+            return None
+        try:
+            flight.prepared = await self._step(self.ingest.prepare(flight.messages))
+        except _Failed as exc:
+            await self._read_again([flight], exc)
+            return None
+        except BaseException:
+            faust_fixes.release(self.consumer, flight.batch)
+            raise
+        return flight
+
+    async def _step(self, step: Awaitable[T]) -> T:
+        """`step`, or _Failed if it raised; a stop cancels it (a batch waiting out an outage is
+        not waited for) and ends the loop."""
+        try:
+            outcome = await self.app.wait_first(step)
+        except Exception as exc:
+            raise _Failed() from exc
+        if outcome.stopped:
+            raise asyncio.CancelledError()
+        return cast(T, outcome.results[0])
+
+    async def _read_again(self, flights: list[_Flight], failure: _Failed) -> None:
+        """Unwritten, they must not be committed: the commit stops before them, and they are
+        read again from their first offsets."""
+        for flight in flights:
+            faust_fixes.release(self.consumer, flight.batch)
+        if self.failing.failed():
+            log.error(
+                "batch failed, reading it again",
+                topic=self.name,
+                exc_info=failure.__cause__,
+            )
+        await asyncio.sleep(1.0)
+        await _read_again(self.consumer, [m for f in flights for m in f.messages])
+
+    def _done(self, flight: _Flight) -> None:
+        faust_fixes.ack(self.consumer, flight.batch)
+        if (lasted := self.failing.ended()) is not None:
+            log.info("batches succeed again", topic=self.name, failed_sec=round(lasted, 1))
+        now = time.time()
+        self.runtime.processed_at.update(
+            dict.fromkeys({(m.topic, m.partition) for m in flight.messages}, now)
+        )
+
+
+def _ready(flight: _Flight) -> Prepared[Any]:
+    assert flight.prepared is not None, "a flight is written once prepared"
+    return flight.prepared
+
+
+def _current(app: faust.App, batch: list[Any]) -> list[Any]:
+    """The messages still ours to process: none while a rebalance is under way (flow control
+    suspended), none fetched under an earlier generation. What is dropped is untracked, so no
+    rebalance waits for it, and the committed offsets bring it back."""
+    if not app.flow_control.is_active():
+        return []
+    generation = app.consumer_generation_id
+    return [m for m in batch if m.generation_id == generation]
 
 
 async def _read_again(consumer: Consumer, messages: Sequence[Message]) -> None:

@@ -101,13 +101,21 @@ def main() -> None:
 
 @main.command()
 @_options_of("up")
-def up(**kwargs: Any) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    envvar="SWITCHBOARD_WORKERS",
+    help="Workers in the consumer group, each its own process; more than topic_partitions"
+    " stand by idle. [env SWITCHBOARD_WORKERS; one per core]",
+)
+def up(workers: int | None, **kwargs: Any) -> None:
     """The whole stack in the foreground: embedded broker and database where not configured,
-    migrations, worker and API. Ctrl-C stops it cleanly."""
+    migrations, workers and API. Ctrl-C stops it cleanly."""
     from switchboard.runtime.up import run_up
 
     # A stack of its own: the addresses in a runtime file are another `up`'s, maybe a dead one's.
-    sys.exit(run_up(_settings(kwargs, from_running_up=False)))
+    sys.exit(run_up(_settings(kwargs, from_running_up=False), workers))
 
 
 @main.command()

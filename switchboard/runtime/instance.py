@@ -19,6 +19,7 @@ import orjson
 
 from switchboard.runtime.embedded import clear_stale_database
 from switchboard.runtime.processes import ProcessMark
+from switchboard.runtime.supervision import replica_kind
 
 LOCK_NAME = "up.lock"
 PROCESSES_NAME = "processes.json"
@@ -118,7 +119,8 @@ def clean_up_after_crash(instance: Instance) -> Leftovers:
 
 
 def _stop_rank(name: str) -> int:
-    return STOP_ORDER.index(name) if name in STOP_ORDER else -1
+    kind = replica_kind(name)
+    return STOP_ORDER.index(kind) if kind in STOP_ORDER else -1
 
 
 def _recorded_processes(path: Path) -> dict[str, Any]:

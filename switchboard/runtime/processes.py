@@ -159,8 +159,10 @@ class ChildProcess:
         # SIGTERM from the kernel when the parent dies, however it dies: no orphan lives on.
         self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[bytes] | None = None
+        self._terminated = False
 
     def start(self) -> ChildProcess:
+        self._terminated = False
         output = self.log_path.open("ab") if self.log_path else None
         try:
             self.process = subprocess.Popen(
@@ -192,11 +194,18 @@ class ChildProcess:
     def exited(self) -> bool:
         return self.exit_status() is not None
 
+    def terminate(self) -> None:
+        """SIGTERM, once, without waiting: a second one may cut a worker's shutdown short."""
+        if self.process is None or self.process.poll() is not None or self._terminated:
+            return
+        self._terminated = True
+        self.process.terminate()
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it has not stopped within STOP_TIMEOUT_SEC."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.terminate()
+        self.terminate()
         try:
             self.process.wait(timeout=STOP_TIMEOUT_SEC)
         except subprocess.TimeoutExpired:

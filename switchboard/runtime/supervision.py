@@ -1,4 +1,4 @@
-"""`switchboard up` keeps its worker and API running: a child that dies is started again.
+"""`switchboard up` keeps its workers and API running: a child that dies is started again.
 
 The restart policy is plain arithmetic (`Backoff`); `Supervisor` applies it to processes.
 """
@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 import structlog
@@ -37,6 +38,11 @@ class Backoff:
     def crashes_in_a_row(self, before: int, uptime_sec: float) -> int:
         """The count after one more crash, `uptime_sec` after the child was started."""
         return 1 if uptime_sec >= self.reset_after_sec else before + 1
+
+
+def replica_kind(name: str) -> str:
+    """What a child is a replica of: `worker` for `worker-2`; a lone child is its own kind."""
+    return name.partition("-")[0]
 
 
 def describe_exit(status: int | None) -> str:
@@ -104,9 +110,16 @@ class Supervisor:
                 self._restart(child, now)
 
     def stop_all(self) -> None:
-        """Newest first: the worker before the API it was started after."""
-        for child in reversed(self.children.values()):
-            child.process.stop()
+        """Newest first: the workers before the API they were started after. Replicas of one
+        kind (`worker-1`, `worker-2`) are told together, then awaited: stopped one by one, each
+        survivor would spend its last seconds taking over the partitions of the one before."""
+        newest_first = list(reversed(self.children.values()))
+        for _, replicas in groupby(newest_first, key=lambda child: replica_kind(child.name)):
+            together = list(replicas)
+            for child in together:
+                child.process.terminate()
+            for child in together:
+                child.process.stop()
 
     def _exited(self, child: Supervised, now: float) -> None:
         child.last_exit = child.process.exit_status()

@@ -15,6 +15,7 @@ from types import FrameType
 from typing import Any
 
 import orjson
+import structlog
 
 from schemas.topics import ALL_TOPICS
 from switchboard.kafka.admin import ensure_topics
@@ -23,6 +24,14 @@ from switchboard.runtime.instance import AlreadyRunning, Instance, acquire, clea
 from switchboard.runtime.migrate import upgrade
 from switchboard.runtime.processes import ChildProcess, ProcessMark, http_answers
 from switchboard.runtime.supervision import Supervisor, describe_exit
+from switchboard.runtime.workers import (
+    WORKER,
+    default_worker_count,
+    idle_workers,
+    is_worker,
+    worker_env,
+    worker_names,
+)
 from switchboard.settings import (
     RUNTIME_DIR,
     RUNTIME_FILE,
@@ -31,6 +40,8 @@ from switchboard.settings import (
     settings_environment,
 )
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
+
+log = structlog.get_logger(__name__)
 
 # The development token sees exactly what `switchboard simulate` generates.
 DEV_ENTERPRISES = DEFAULT_ENTERPRISES
@@ -102,8 +113,10 @@ def _child_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings_environment(settings)}
 
 
-def run_up(settings: Settings) -> int:
-    """0 after a clean stop; 2 when another `up` holds this home or the API port is taken."""
+def run_up(settings: Settings, workers: int | None = None) -> int:
+    """0 after a clean stop; 2 when another `up` holds this home or the API port is taken.
+
+    `workers` join one consumer group; None: one per core."""
     try:
         instance = acquire(RUNTIME_DIR)
     except AlreadyRunning as running:
@@ -118,7 +131,7 @@ def run_up(settings: Settings) -> int:
         if not port_is_free(settings.api_port, settings.api_host):
             _say(f"port {settings.api_port} is taken: set SWITCHBOARD_API_PORT or --api-port")
             return 2
-        _run(settings, instance, signals)
+        _run(settings, instance, signals, worker_names(workers or default_worker_count()))
         return 0
     except _Stop:
         return 0
@@ -130,9 +143,9 @@ def run_up(settings: Settings) -> int:
         instance.release()
 
 
-def _run(settings: Settings, instance: Instance, signals: _StopSignals) -> None:
+def _run(settings: Settings, instance: Instance, signals: _StopSignals, workers: list[str]) -> None:
     """Starts the stack and supervises it until a signal; the ExitStack stops it in reverse:
-    worker, API, then database and broker."""
+    workers, API, then database and broker."""
     recorded: dict[str, dict[str, Any]] = {}
 
     def record(processes: dict[str, dict[str, Any]]) -> None:
@@ -146,15 +159,16 @@ def _run(settings: Settings, instance: Instance, signals: _StopSignals) -> None:
             ensure_topics(settings.require_kafka(), ALL_TOPICS, settings.topic_partitions)
             _ensure_registry_credential(settings)
             env = _child_env(settings)
-            supervisor = Supervisor(spawn=lambda name: _spawn(name, env), on_change=record)
+            supervisor = Supervisor(spawn=lambda name: _spawn(name, env, workers), on_change=record)
             stack.callback(supervisor.stop_all)
             api = supervisor.start("api")
             _wait_for_health(settings.api_url, api)
-            supervisor.start("worker")
+            _warn_of_idle_workers(len(workers), settings.topic_partitions)
+            pids = {name: supervisor.start(name).pid for name in workers}
             token = _dev_token(settings)
             _publish_runtime(settings, token)
             stack.callback(RUNTIME_FILE.unlink, missing_ok=True)
-            _announce(settings, embedded, token)
+            _announce(settings, embedded, token, pids)
             supervisor.run_forever()
         except _Stop:
             _say("\nstopping…")
@@ -193,10 +207,27 @@ def _start_embedded_broker() -> EmbeddedBroker:
     return start_broker(free_port(), log_path=log_path, die_with_parent=True)
 
 
-def _spawn(command: str, env: dict[str, str]) -> ChildProcess:
+def _spawn(name: str, env: dict[str, str], workers: list[str]) -> ChildProcess:
+    """The child called `name`: `api`, or one of the `workers`, each a `switchboard worker`."""
+    if is_worker(name):
+        command, env = WORKER, worker_env(env, name, workers)
+    else:
+        command = name
     # Its own session keeps a terminal's Ctrl-C for us to pass on in order; the kernel's
     # SIGTERM when we die, however we die, keeps it from outliving us.
     return ChildProcess(command, env, own_session=True, die_with_parent=True).start()
+
+
+def _warn_of_idle_workers(workers: int, partitions: int) -> None:
+    """Allowed, as spares that take over when a worker dies, but worth knowing: a partition is
+    read by one member of the group at a time."""
+    if idle := idle_workers(workers, partitions):
+        log.warning(
+            "more workers than partitions: the extra ones stay idle",
+            workers=workers,
+            partitions=partitions,
+            idle=idle,
+        )
 
 
 def _dev_token(settings: Settings) -> str:
@@ -282,7 +313,7 @@ def _publish_runtime(settings: Settings, token: str) -> None:
     _write_private(RUNTIME_FILE, runtime)
 
 
-def _announce(settings: Settings, embedded: list[str], token: str) -> None:
+def _announce(settings: Settings, embedded: list[str], token: str, workers: dict[str, int]) -> None:
     def where(name: str, value: str) -> str:
         return f"{value} ({'embedded' if name in embedded else 'configured'})"
 
@@ -292,7 +323,13 @@ def _announce(settings: Settings, embedded: list[str], token: str) -> None:
         f"  database         {where('database', settings.require_database())}",
         f"  schema registry  {settings.registry_url}",
         f"  metrics          {settings.api_url}/metrics",
+        f"  workers          {_workers_line(settings, workers)}",
         f"  dev token        {token}  (enterprises {', '.join(_dev_enterprises(settings))})",
         "  traffic          switchboard simulate --duration 30",
     ]
     print("\n".join(["switchboard is up:", *lines, "ready; Ctrl-C stops everything"]), flush=True)
+
+
+def _workers_line(settings: Settings, workers: dict[str, int]) -> str:
+    each = ", ".join(f"{name} (pid {pid})" for name, pid in workers.items())
+    return f"{len(workers)} in consumer group {settings.app_id}: {each}"

@@ -20,6 +20,7 @@ import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 
@@ -31,6 +32,12 @@ class SimEvent:
     topic: str
     key: str
     record: dict[str, Any]
+
+
+def millisecond_start(start: datetime) -> datetime:
+    """`start` in UTC, to the millisecond: Avro keeps milliseconds, so then does every time
+    derived from it."""
+    return start.astimezone(UTC).replace(microsecond=start.microsecond // 1000 * 1000)
 
 
 class Scenario(Protocol):

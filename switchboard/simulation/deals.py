@@ -30,7 +30,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -39,7 +39,9 @@ from streams.masterdeal.domain_status import status_text
 from streams.masterdeal.sla_policy import SlaPolicy
 from streams.masterdeal.stages import STAGES, Stage
 from switchboard.simulation import SimEvent
+from switchboard.simulation.seeded import SeededScenario
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
+from switchboard.simulation.untidy import duplicated
 
 DAY = 86400.0
 DEFAULT_DAY_SEC = 10.0  # simulated seconds per business day of a deal
@@ -110,7 +112,7 @@ class DealPlan:
     quiet_sec: float  # business time between the last event and its delivery
 
 
-class DealScenario:
+class DealScenario(SeededScenario):
     """Deals of several tenants, `rate` new ones per simulated second (see `Timeline`)."""
 
     name: str = "deals"
@@ -127,20 +129,13 @@ class DealScenario:
         anomalies: DealAnomalies = DealAnomalies(),
         sla: SlaPolicy | None = None,  # the limits stalled and quiet deals overrun
     ) -> None:
-        if not enterprises:
-            raise ValueError("at least one enterprise is needed")
+        super().__init__(rng, start, rate, enterprises)
         if not day_sec > 0:
             raise ValueError(f"day_sec must be positive, got {day_sec:g}")
-        self.rate = rate
-        self._rng = rng
-        # Avro keeps milliseconds; so does every time derived from here.
-        self._start = start.astimezone(UTC).replace(microsecond=start.microsecond // 1000 * 1000)
         self._enterprises = tuple(enterprises)
         self._compression = DAY / day_sec  # business seconds per simulated second
         self._anomalies = anomalies
         self._limits = (sla or SlaPolicy()).stages
-        # Event and correlation ids are uuid5 names under a namespace drawn from the seed.
-        self._namespace = uuid.UUID(int=rng.getrandbits(128))
         self._numbers = itertools.count(rng.randrange(10_000, 90_000))
 
     def interaction(self, at: float) -> list[SimEvent]:
@@ -283,12 +278,7 @@ class DealScenario:
         return events
 
     def _duplicated(self, events: list[SimEvent]) -> list[SimEvent]:
-        copies = [
-            replace(event, due=event.due + self._rng.uniform(0.05, 5.0), record=dict(event.record))
-            for event in events
-            if self._rng.random() < self._anomalies.duplicate
-        ]
-        return events + copies
+        return duplicated(self._rng, events, self._anomalies.duplicate)
 
 
 def _domain(event_type: str) -> str:

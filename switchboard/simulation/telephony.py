@@ -26,7 +26,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from switchboard.simulation import SimEvent
 from switchboard.simulation.pbx import (
@@ -37,6 +37,8 @@ from switchboard.simulation.pbx import (
     phone_number,
     queue_record,
 )
+from switchboard.simulation.seeded import SeededScenario
+from switchboard.simulation.untidy import duplicated
 
 CALLS_TOPIC = "telephony.calls"
 QUEUE_TOPIC = "telephony.queue"
@@ -96,7 +98,7 @@ class _Plan:
     queue_steps: list[_QueueStep] = field(default_factory=list)
 
 
-class TelephonyScenario:
+class TelephonyScenario(SeededScenario):
     """Calls of several tenants, `rate` new ones per simulated second (see `Timeline`)."""
 
     name: str = "calls"
@@ -112,17 +114,10 @@ class TelephonyScenario:
         mix: CallMix = CallMix(),
         anomalies: Anomalies = Anomalies(),
     ) -> None:
-        if not enterprises:
-            raise ValueError("at least one enterprise is needed")
-        self.rate = rate
-        self._rng = rng
-        # Avro keeps milliseconds; so does every time derived from here.
-        self._start = start.astimezone(UTC).replace(microsecond=start.microsecond // 1000 * 1000)
+        super().__init__(rng, start, rate, enterprises)
         self._enterprises = [enterprise_profile(e, i) for i, e in enumerate(enterprises)]
         self._mix = mix
         self._anomalies = anomalies
-        # Event ids are uuid5 names under a namespace drawn from the seed.
-        self._namespace = uuid.UUID(int=rng.getrandbits(128))
         # Asterisk's UniqueId is "<epoch seconds>.<channel counter>"; one counter for all
         # hosts keeps the simulated ids unique.
         self._channels = itertools.count(rng.randrange(1000, 9000))
@@ -317,12 +312,7 @@ class TelephonyScenario:
         return self._duplicated(live) + downloaded
 
     def _duplicated(self, events: list[SimEvent]) -> list[SimEvent]:
-        copies = [
-            replace(event, due=event.due + self._rng.uniform(0.05, 5.0), record=dict(event.record))
-            for event in events
-            if self._rng.random() < self._anomalies.duplicate
-        ]
-        return events + copies
+        return duplicated(self._rng, events, self._anomalies.duplicate)
 
 
 def _dial_after_hangup(rng: random.Random, events: list[SimEvent]) -> list[SimEvent]:

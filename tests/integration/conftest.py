@@ -89,6 +89,9 @@ def start_worker(
         return worker
 
     yield start
+    # All told at once: stopped one by one, each would first take over the others' partitions.
+    for worker in started:
+        worker.terminate()
     for worker in started:
         worker.stop()
 

@@ -5,12 +5,14 @@ Sessions, agent spans and responses are written the way the worker stores them (
 sinks/telephony/agent_state_intervals.py): a timing row per session with its
 streams.contact_centre.attribution figures as the kpi_* columns, and the 15-minute tables as
 streams.contact_centre.attribution.bucket_figures and streams.telephony.agent_states.state_seconds
-make them. So what the API answers can be compared with streams.contact_centre.figures over the
-very same objects.
+make them, with the answered-wait counts and the hourly and daily rollups of migration 0009. So
+what the API answers can be compared with streams.contact_centre.figures over the very same
+objects.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,9 +21,22 @@ from typing import Any
 
 import asyncpg
 
+from api.analytics.within_sla import WAIT_LE_MAX_SEC
+from sinks.contact_centre.response_counts import recount_all_responses
+from sinks.contact_centre.rollups import (
+    AGENT_INTERVALS,
+    AGENT_STATE_INTERVALS,
+    QUEUE_INTERVALS,
+    rebuild,
+)
 from sinks.partitions import ensure_partitions
 from streams.buckets import bucket_start
-from streams.contact_centre.attribution import Attribution, bucket_figures, session_figures
+from streams.contact_centre.attribution import (
+    Attribution,
+    attributed_at,
+    bucket_figures,
+    session_figures,
+)
 from streams.contact_centre.figures import IntervalFigures
 from streams.contact_centre.filters import Filter
 from streams.contact_centre.queue_sessions import QueueSession
@@ -84,6 +99,11 @@ async def write(conn: asyncpg.Connection, facts: Facts) -> None:
         await _ring_no_answers(conn, facts.ring_no_answers)
         await _queue_intervals(conn, facts)
         await _agent_state_intervals(conn, facts)
+        # Hours and days are exact sums of the quarter hours (test_analytics_facts.py checks
+        # them against these rows).
+        for rollup in (QUEUE_INTERVALS, AGENT_INTERVALS, AGENT_STATE_INTERVALS):
+            await rebuild(conn, rollup)
+        await recount_all_responses(conn)
 
 
 async def _timing(conn: asyncpg.Connection, facts: Facts) -> None:
@@ -189,13 +209,15 @@ async def _queue_intervals(conn: asyncpg.Connection, facts: Facts) -> None:
         for enterprise, queue, channel in groups:
             where = Filter(enterprise_id=enterprise, queue_id=queue, channel=channel)
             rows = _buckets(facts, wraps, attribution, where)
-            await _insert_buckets(conn, "fact_queue_interval", rows, attribution, where)
+            waits = _answered_waits(facts, attribution, where)
+            await _insert_buckets(conn, "fact_queue_interval", rows, waits, attribution, where)
             for agent_enterprise, agent in agents:
                 if agent_enterprise == enterprise:
                     agent_where = replace(where, agent_id=agent)
                     rows = _buckets(facts, wraps, attribution, agent_where)
+                    waits = _answered_waits(facts, attribution, agent_where)
                     await _insert_buckets(
-                        conn, "fact_agent_interval", rows, attribution, agent_where
+                        conn, "fact_agent_interval", rows, waits, attribution, agent_where
                     )
 
 
@@ -211,10 +233,32 @@ def _buckets(
     )
 
 
+def _answered_waits(
+    facts: Facts, attribution: Attribution, where: Filter
+) -> dict[datetime, list[float]]:
+    """The waits of the answered sessions per bucket, as the override judges them."""
+    waits: dict[datetime, list[float]] = defaultdict(list)
+    for s in filter(where.matches, facts.sessions):
+        instant = attributed_at(s, attribution)
+        if instant is not None and session_figures(s, facts.threshold(s.queue_id)).answered:
+            waits[bucket_start(instant)].append(s.wait_sec or 0.0)
+    return waits
+
+
+def wait_le(waits: Sequence[float]) -> list[int]:
+    """answered_wait_le (migration 0009): element i counts the waits of at most i seconds, for
+    i up to the largest wait rounded up, at most WAIT_LE_MAX_SEC."""
+    if not waits:
+        return []
+    top = min(math.ceil(max(waits)), WAIT_LE_MAX_SEC)
+    return [sum(1 for w in waits if w <= i) for i in range(top + 1)]
+
+
 async def _insert_buckets(
     conn: asyncpg.Connection,
     table: str,
     buckets: Mapping[datetime, IntervalFigures],
+    waits: Mapping[datetime, list[float]],
     attribution: Attribution,
     where: Filter,
 ) -> None:
@@ -226,6 +270,7 @@ async def _insert_buckets(
             "queue_id": where.queue_id,
             "channel": where.channel,
             **{name: getattr(figures, name) for name in _FIGURES},
+            "answered_wait_le": wait_le(waits.get(start, [])),
         }
         if where.agent_id is not None:
             row["agent_id"] = where.agent_id

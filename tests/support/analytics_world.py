@@ -52,13 +52,11 @@ def session(
     channel: str = "voice",
 ) -> QueueSession:
     """A session enqueued `enqueued` minutes after T0 that left `wait` seconds later."""
-    exited = None if outcome is None or wait is None else at(enqueued) + timedelta(seconds=wait)
     return queue_session(
         call,
         at(enqueued),
         outcome,
         wait,
-        exited,
         enterprise=enterprise,
         queue=queue,
         talk=talk,

@@ -14,11 +14,18 @@ from hypothesis import strategies as st
 T = TypeVar("T")
 
 
+def redelivered(events: Sequence[T], *, repeats: int) -> st.SearchStrategy[list[T]]:
+    """`events` in any order, with up to `repeats` of them delivered again anywhere among them."""
+    base = list(events)
+    return st.lists(st.sampled_from(base), max_size=repeats).flatmap(
+        lambda again: st.permutations(base + again)
+    )
+
+
 def shuffled_batches(
     draw: st.DrawFn, events: Sequence[T], *, repeats: int, cuts: int
 ) -> list[list[T]]:
-    """`events` shuffled with up to `repeats` of them again, cut at up to `cuts` random places."""
-    base = list(events)
-    shuffled = draw(st.permutations(base + draw(st.lists(st.sampled_from(base), max_size=repeats))))
+    """`events` redelivered (see `redelivered`), cut at up to `cuts` random places."""
+    shuffled = draw(redelivered(events, repeats=repeats))
     at = sorted(draw(st.sets(st.integers(1, len(shuffled) - 1), max_size=cuts)))
     return [shuffled[a:b] for a, b in zip([0, *at], [*at, len(shuffled)], strict=True)]

@@ -32,3 +32,11 @@ class Pipeline:
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.database_url) as conn:
             return conn.execute(sql).fetchall()
+
+    def call_counts(self) -> tuple[int, int, int]:
+        """Rows in calls, call_events and call_participants, read in one statement."""
+        calls, events, participants = self.rows(
+            """SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM call_events),
+                      (SELECT count(*) FROM call_participants)"""
+        )[0]
+        return int(calls), int(events), int(participants)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from streams.contact_centre.queue_sessions import Outcome, QueueSession
 
@@ -11,8 +11,7 @@ def queue_session(
     call: str,
     enqueued_at: datetime,
     outcome: Outcome | None,
-    wait: float | None,
-    exited_at: datetime | None,
+    wait: float | None = None,
     *,
     enterprise: str = "0367",
     queue: str = "support",
@@ -20,7 +19,9 @@ def queue_session(
     agent: str | None = None,
     channel: str = "voice",
 ) -> QueueSession:
-    """A session of `call` that left at `exited_at` (None: still waiting) with `outcome`."""
+    """A session of `call` that left `wait` seconds after `enqueued_at` with `outcome` (None:
+    still waiting, or its exit was lost)."""
+    exited_at = None if outcome is None or wait is None else enqueued_at + timedelta(seconds=wait)
     return QueueSession(
         enterprise_id=enterprise,
         call_id=call,

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from switchboard.simulation import SimEvent
+from switchboard.simulation import SimEvent, millisecond_start
 from switchboard.simulation.contact_centre.config import CentreConfig, Window
 from switchboard.simulation.contact_centre.enterprise import EnterpriseCentre
 from switchboard.simulation.contact_centre.ledger import Ledger
@@ -51,8 +51,7 @@ class ContactCentre:
     ) -> None:
         if not enterprises:
             raise ValueError("at least one enterprise is needed")
-        # Avro keeps milliseconds; so does every time derived from here.
-        self.start = start.astimezone(UTC).replace(microsecond=start.microsecond // 1000 * 1000)
+        self.start = millisecond_start(start)
         self.window = window
         namespace = run_namespace(seed, self.start)
         self._centres = [

@@ -19,31 +19,28 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, auto
 from functools import partial
 
-from switchboard.simulation.contact_centre.config import MAX_TALK, Behaviour, QueueProfile
+from switchboard.simulation.contact_centre.config import MAX_TALK, QueueProfile
 from switchboard.simulation.contact_centre.crm import record_outcome
 from switchboard.simulation.contact_centre.engine import (
     MINUTE,
     SECOND,
-    Scheduler,
     lognormal_ms,
     ms,
 )
+from switchboard.simulation.contact_centre.floor import Floor, OnTheFloor
 from switchboard.simulation.contact_centre.ledger import (
-    Ledger,
     Outcome,
     RingNoAnswer,
     Session,
     StateSpan,
     WrapUp,
 )
-from switchboard.simulation.contact_centre.render import Renderer
 from switchboard.simulation.contact_centre.staffing import AgentProfile, Break
 from switchboard.simulation.pbx import phone_number
 
@@ -112,28 +109,20 @@ class Caller:
     attempt: int = 0  # which ring is current: a ring's answer after the caller left is void
 
 
-class Acd:
+class Acd(OnTheFloor):
     """The queues and agents of one enterprise, driven by the scheduler: `plan()` the roster,
     then call `arrival()` for each new call."""
 
     def __init__(
         self,
-        sched: Scheduler,
-        rng: random.Random,
-        renderer: Renderer,
-        ledger: Ledger,
-        behaviour: Behaviour,
+        floor: Floor,
         queues: Sequence[QueueState],
         roster: Sequence[AgentProfile],
         *,
         call_numbers: int,
         startup_ms: tuple[int, int],
     ) -> None:
-        self._sched = sched
-        self._rng = rng
-        self._out = renderer
-        self._ledger = ledger
-        self._odds = behaviour
+        super().__init__(floor)
         self.queues = {q.queue_id: q for q in queues}
         self.agents = [Agent(profile, n) for n, profile in enumerate(roster)]
         for agent in self.agents:
@@ -141,7 +130,7 @@ class Acd:
                 self.queues[queue_id].agents.append(agent)
         self._weights = [q.profile.weight for q in queues]
         # Asterisk's UniqueId with a system name: "<name>-<epoch seconds>.<counter>".
-        self._system = f"cc{renderer.enterprise.id}"
+        self._system = f"cc{floor.out.enterprise.id}"
         self._numbers = itertools.count(call_numbers)
         self._startup_ms = startup_ms
         self.arrivals_closed = False

@@ -14,24 +14,22 @@ happens; bot and system messages are never replies.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from switchboard.simulation.contact_centre.acd import Acd, Agent, QueueState
-from switchboard.simulation.contact_centre.config import Behaviour, Window
+from switchboard.simulation.contact_centre.config import Window
 from switchboard.simulation.contact_centre.crm import record_outcome
 from switchboard.simulation.contact_centre.engine import (
     HOUR,
     MINUTE,
     SECOND,
-    Scheduler,
     lognormal_ms,
     ms,
 )
-from switchboard.simulation.contact_centre.ledger import Ledger, Response
-from switchboard.simulation.contact_centre.render import Renderer
+from switchboard.simulation.contact_centre.floor import Floor, OnTheFloor
+from switchboard.simulation.contact_centre.ledger import Response
 
 _RETRY = MINUTE  # when nobody is logged in to reply, look again this much later
 _RETRIES = 60
@@ -50,22 +48,11 @@ class Conversation:
     longest_wait_ms: int = 0
 
 
-class Digital:
-    def __init__(
-        self,
-        sched: Scheduler,
-        rng: random.Random,
-        renderer: Renderer,
-        ledger: Ledger,
-        behaviour: Behaviour,
-        acd: Acd,
-        window: Window,
-    ) -> None:
-        self._sched = sched
-        self._rng = rng
-        self._out = renderer
-        self._ledger = ledger
-        self._odds = behaviour
+class Digital(OnTheFloor):
+    """The chats and e-mails of one enterprise, answered by the ACD's agents."""
+
+    def __init__(self, floor: Floor, acd: Acd, window: Window) -> None:
+        super().__init__(floor)
         self._acd = acd
         self._window = window
         self._queues: Sequence[QueueState] = list(acd.queues.values())

@@ -24,6 +24,7 @@ from switchboard.simulation.contact_centre.config import (
 from switchboard.simulation.contact_centre.crm import topic_id
 from switchboard.simulation.contact_centre.digital import Digital
 from switchboard.simulation.contact_centre.engine import HOUR, SECOND, Scheduler
+from switchboard.simulation.contact_centre.floor import Floor
 from switchboard.simulation.contact_centre.ledger import Ledger
 from switchboard.simulation.contact_centre.render import Renderer
 from switchboard.simulation.contact_centre.staffing import plan_roster, shift_sizes
@@ -61,21 +62,16 @@ class EnterpriseCentre:
         sizes = shift_sizes(config.calls_per_hour, window, profiles, behaviour, config.agents)
         ids = [q.queue_id for q in self._queues]
         roster = plan_roster(enterprise.id, ids, profiles, sizes, window, self._rng)
+        floor = Floor(self._sched, self._rng, self._out, self.ledger, behaviour)
         self._acd = Acd(
-            self._sched,
-            self._rng,
-            self._out,
-            self.ledger,
-            behaviour,
+            floor,
             self._queues,
             roster,
             # Call ids of different runs should not meet: the counter starts where the run says.
             call_numbers=100_000 + zlib.crc32(namespace.bytes) % 800_000,
             startup_ms=(2 * SECOND, 60 * SECOND) if window.shaped else (SECOND, 5 * SECOND),
         )
-        self._digital = Digital(
-            self._sched, self._rng, self._out, self.ledger, behaviour, self._acd, window
-        )
+        self._digital = Digital(floor, self._acd, window)
         self.stopped = False
         self._began = False
         self.last_ms = 0

@@ -158,6 +158,31 @@ async def test_sla_threshold_override_changes_only_the_sla(world: World) -> None
     assert unaligned["slaPct"] == pytest.approx(3 / 6 * 100)
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (at(-600), at(840)),  # 2025-03-10, a whole day: its daily rows
+        (at(-2040), at(2280)),  # three days
+        (at(-593), at(833)),  # the day's whole hours, then quarter hours, then the edges
+        (at(-45), at(75)),  # an hour and quarter hours
+    ],
+)
+@pytest.mark.parametrize("threshold", ["5", "20", "25", "24.5", "90", "600", "601.0", "1e9"])
+@pytest.mark.parametrize("attribution", list(Attribution))
+async def test_whole_days_and_hours_and_any_threshold_are_streams_kpis(
+    world: World, start: datetime, end: datetime, threshold: str, attribution: Attribution
+) -> None:
+    """The rollups answer as the quarter hours would, and an integer sla_threshold_sec up to
+    600 s (the stored wait counts) as exactly as any other (the sessions)."""
+    path = kpis_path(start, end, sla_threshold_sec=threshold, attribution=attribution.value)
+
+    body = await world.get(path, world.e1)
+
+    assert figures_of(body) == pytest.approx(
+        expected(start, end, attribution=attribution, sla_threshold_sec=float(threshold))
+    )
+
+
 async def test_metrics_of_inputs_never_connected_are_null(world: World) -> None:
     nothing = await world.get(kpis_path(at(0), at(60)), world.e3)
     no_digital = await world.get(kpis_path(at(0), at(60)), world.e4)

@@ -157,3 +157,28 @@ async def test_no_range_means_the_current_utc_day(world: World, route: str) -> N
     assert only_from["error"]["parameter"] == "to"  # 2025 to the end of today: over 400 days
     only_to = await world.get(f"/api/kpis?to={iso(at(60))}", world.e1)
     assert (only_to["from"], only_to["to"]) == (iso(at(60).replace(hour=0)), iso(at(60)))
+
+
+@pytest.mark.parametrize(("start", "end"), [(at(-600), at(840)), (at(-2040), at(2280))])
+async def test_whole_days_list_what_their_quarter_hours_hold(
+    world: World, start: datetime, end: datetime
+) -> None:
+    """Whole days come from the daily rollups: the same rows, KPIs and agent time as a range
+    just inside the day, which is summed from quarter hours and the edges' own rows."""
+    queues = await world.get(path("queues", start, end), world.e1)
+    operators = await world.get(path("operators", start, end), world.e1)
+    inside = await world.get(path("operators", start + timedelta(seconds=30), end), world.e1)
+
+    for row in queues["queues"]:
+        where = Filter(queue_id=row["queueId"])
+        assert kpis_of(row) == pytest.approx(expected(start, end, where=where))
+    for row in operators["operators"]:
+        where = Filter(agent_id=row["agentId"])
+        assert kpis_of(row) == pytest.approx(expected(start, end, where=where))
+    assert [q["queueId"] for q in queues["queues"]] == ["sales", "support"]
+    assert [r["agentId"] for r in operators["operators"]] == [
+        r["agentId"] for r in inside["operators"]
+    ]
+    for day_row, inside_row in zip(operators["operators"], inside["operators"], strict=True):
+        assert kpis_of(day_row) == pytest.approx(kpis_of(inside_row))
+        assert [day_row[k] for k in _EXTRAS] == pytest.approx([inside_row[k] for k in _EXTRAS])

@@ -155,6 +155,15 @@ def calls_context() -> SerializationContext:
     return SerializationContext(TELEPHONY_CALLS.name, MessageField.VALUE)
 
 
+def written_with_v1(registry: SchemaRegistryClient) -> bytes:
+    """CALL_V1_RECORD as a producer still on schema version 1 writes it (registering v1)."""
+    value = AvroSerializer(registry, orjson.dumps(CALL_V1).decode())(
+        CALL_V1_RECORD, calls_context()
+    )
+    assert isinstance(value, bytes)
+    return value
+
+
 class TestConfluentSerde:
     async def test_avro_serializer_and_deserializer_round_trip_a_call(self, url: str) -> None:
         # The sync client blocks, so it runs in a thread, off the loop serving the registry.
@@ -198,11 +207,7 @@ class TestEvolution:
     ) -> None:
         def write_with_v1() -> bytes:
             with SchemaRegistryClient(conf(url)) as registry:
-                value = AvroSerializer(registry, orjson.dumps(CALL_V1).decode())(
-                    CALL_V1_RECORD, calls_context()
-                )
-            assert isinstance(value, bytes)
-            return value
+                return written_with_v1(registry)
 
         old_value = await asyncio.to_thread(write_with_v1)
         codec = TopicCodec(TELEPHONY_CALLS, client)
@@ -219,9 +224,7 @@ class TestEvolution:
     ) -> None:
         def write_v1_then_read_as_latest() -> Any:
             with SchemaRegistryClient(conf(url)) as registry:
-                old_value = AvroSerializer(registry, orjson.dumps(CALL_V1).decode())(
-                    CALL_V1_RECORD, calls_context()
-                )
+                old_value = written_with_v1(registry)
                 registry.register_schema(SUBJECT, avro(TELEPHONY_CALLS.schema_str))
             with SchemaRegistryClient(conf(url)) as registry:
                 reader = AvroDeserializer(registry, conf={"use.latest.version": True})

@@ -47,6 +47,9 @@ class Up:
     home: Path
     api_port: int
     database_url: str | None
+    # One unless a test is about several: the others supervise one worker, as they always did.
+    workers: int = 1
+    settings: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] = field(init=False)
     log_path: Path = field(init=False)
 
@@ -63,10 +66,10 @@ class Up:
         }
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
-        return env
+        return env | self.settings
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "switchboard", "up"]
+        return [sys.executable, "-m", "switchboard", "up", "--workers", str(self.workers)]
 
     def start(self) -> Up:
         self.log_path = self.home.parent / f"up-{self.home.name}-{os.urandom(3).hex()}.log"
@@ -156,9 +159,13 @@ def start_up(tmp_path: Path) -> Iterator[Callable[..., Up]]:
     started: list[Up] = []
 
     def start(
-        home: Path | None = None, database_url: str | None = None, api_port: int | None = None
+        home: Path | None = None,
+        database_url: str | None = None,
+        api_port: int | None = None,
+        **options: Any,
     ) -> Up:
-        up = Up(home or tmp_path / "home", api_port or free_port(), database_url).start()
+        up = Up(home or tmp_path / "home", api_port or free_port(), database_url, **options)
+        up.start()
         started.append(up)
         return up
 
@@ -210,6 +217,34 @@ def test_a_killed_worker_is_restarted_with_backoff_and_nothing_else_is(
     assert up.signal_and_wait(signal.SIGHUP) == 0
     assert not any(mark.is_alive() for mark in after.values())
     assert not (up.home / "runtime.json").exists()
+
+
+def test_up_with_two_workers_runs_both_restarts_the_killed_one_and_stops_both(
+    start_up: Callable[..., Up], make_database: Callable[[], str]
+) -> None:
+    # One partition for two workers: allowed, and said.
+    settings = {"SWITCHBOARD_TOPIC_PARTITIONS": "1", "SWITCHBOARD_WORKER_WEB_PORT": "0"}
+    up = start_up(database_url=make_database(), workers=2, settings=settings).wait_ready()
+    before = up.marks()
+    assert {"broker", "api", "worker-1", "worker-2"} == before.keys()
+    [line] = [line for line in up.output().splitlines() if line.startswith("  workers ")]
+    assert line.split(None, 1)[1] == (
+        f"2 in consumer group switchboard: worker-1 (pid {before['worker-1'].pid}),"
+        f" worker-2 (pid {before['worker-2'].pid})"
+    )
+    [idle] = up.log_events("more workers than partitions: the extra ones stay idle")
+    assert (idle["workers"], idle["partitions"], idle["idle"]) == (2, 1, 1)
+
+    os.kill(before["worker-2"].pid, signal.SIGKILL)
+    wait_until(restarted(up, "worker-2", 1, before["worker-2"].pid), timeout=30, what="a restart")
+    after = up.marks()
+    assert after["worker-1"] == before["worker-1"] and after["worker-1"].is_alive()
+    assert after["api"] == before["api"]
+    exits = [(e["child"], e["exit"]) for e in up.log_events("child exited")]
+    assert exits == [("worker-2", "SIGKILL")]
+
+    assert up.signal_and_wait(signal.SIGTERM) == 0
+    assert not any(mark.is_alive() for mark in after.values())
 
 
 def test_a_killed_api_is_restarted_on_its_port(
@@ -361,7 +396,7 @@ def test_a_stale_or_corrupt_runtime_file_gives_a_clean_start(
     mark = ProcessMark.of(bystander.pid)
     assert mark is not None
     if damage == "stale":
-        runtime = {
+        runtime: dict[str, Any] = {
             "kafka_bootstrap_servers": "127.0.0.1:1",
             "database_url": "postgresql://postgres@127.0.0.1:1/gone",
             "api_port": 1,

@@ -1,4 +1,5 @@
-"""The dedup table survives a restart: duplicates are recognised, not written again."""
+"""Duplicates after a restart are recognised by the database's keys, not written again: the
+worker keeps no dedup state of its own (streams.runtime.ingest)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 EVENT_ROWS = "SELECT event_key, id, event_sequence FROM call_events ORDER BY event_key"
 
 
-async def test_duplicates_after_a_restart_are_dropped_by_the_recovered_table(
+async def test_duplicates_after_a_restart_are_recognised_not_written_again(
     pipeline: Pipeline,
 ) -> None:
     originals = [e for i in range(5) for e in call_events(f"r{i}")]

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sinks.masterdeal.deals import due_deals, load_deal, write_deals
+from sinks.masterdeal.open_deals import OpenDeals, open_deals
 from streams.masterdeal.canonical import canonical_events
 from streams.masterdeal.events import DealEvent
 from streams.masterdeal.fold import fold_deal
@@ -38,11 +39,15 @@ OTHER = [
 
 
 async def rows_after(
-    conn: asyncpg.Connection, batches: list[list[DealEvent]], now: datetime = NOW
+    conn: asyncpg.Connection,
+    batches: list[list[DealEvent]],
+    now: datetime = NOW,
+    *,
+    cache: OpenDeals | None = None,
 ) -> dict[str, Any]:
     await conn.execute("TRUNCATE master_deal, master_deal_event CASCADE")
     for batch in batches:
-        await write_deals(conn, batch, sla=POLICY, now=now)
+        await write_deals(conn, batch, sla=POLICY, now=now, cache=cache)
     return await snapshot(conn)
 
 
@@ -56,11 +61,42 @@ def deliveries(draw: st.DrawFn) -> list[list[DealEvent]]:
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(batches=deliveries())
+@pytest.mark.parametrize("cached", [False, True], ids=["read back", "open deals kept"])
 def test_any_arrival_gives_the_in_order_rows(
-    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop, batches: list[list[DealEvent]]
+    conn: asyncpg.Connection,
+    loop: asyncio.AbstractEventLoop,
+    batches: list[list[DealEvent]],
+    cached: bool,
 ) -> None:
     expected = run(loop, rows_after(conn, [PIPELINE + OTHER]))
-    assert run(loop, rows_after(conn, batches)) == expected
+    cache = open_deals() if cached else None
+    assert run(loop, rows_after(conn, batches, cache=cache)) == expected
+
+
+def test_a_kept_deal_another_writer_added_to_is_read_back(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    """The leader's reconcile job writes synthetic events into deals it does not own."""
+    cache = open_deals()
+    run(loop, rows_after(conn, [PIPELINE[:3]], cache=cache))
+    assert len(cache) == 1
+    run(loop, write_deals(conn, PIPELINE[3:4], sla=POLICY, now=NOW))
+
+    run(loop, write_deals(conn, PIPELINE[4:], sla=POLICY, now=NOW, cache=cache))
+
+    assert run(loop, snapshot(conn)) == run(loop, rows_after(conn, [PIPELINE]))
+
+
+def test_an_open_deal_is_kept_until_it_closes(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    cache = open_deals()
+    run(loop, rows_after(conn, [PIPELINE[:2]], cache=cache))
+    run(loop, write_deals(conn, PIPELINE[2:4], sla=POLICY, now=NOW, cache=cache))
+    run(loop, write_deals(conn, PIPELINE[4:], sla=POLICY, now=NOW, cache=cache))
+
+    assert (cache.hits, cache.misses, len(cache)) == (2, 1, 0)
+    assert run(loop, snapshot(conn)) == run(loop, rows_after(conn, [PIPELINE]))
 
 
 def test_the_7_6_pipeline_is_one_closed_deal_with_its_history(

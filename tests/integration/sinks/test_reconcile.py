@@ -16,20 +16,16 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from confluent_kafka import Consumer
 
-from schemas.codec import TopicCodec
-from schemas.topics import MASTERDEAL_TOPICS
 from sinks.masterdeal.deals import write_deals
 from sinks.masterdeal.reconcile import DealDesync, ReconcileReport, reconcile
 from streams.masterdeal.events import DealEvent
 from streams.masterdeal.ids import master_deal_id_for
 from streams.masterdeal.sla_policy import SlaPolicy
-from switchboard.broker import consumer_config
 from tests.support.clock import DEAL_T0 as T0
+from tests.support.consume import read_canonical
 from tests.support.deal_tables import snapshot
 from tests.support.deals import DEAL_ID, event
-from tests.support.stack import registry as stack_registry
 from tests.support.stack import run
 
 pytestmark = pytest.mark.integration
@@ -180,7 +176,12 @@ def test_unmapped_statuses_are_counted_and_deals_are_paged(
 
     assert (report.checked, report.in_sync, report.unmapped_statuses) == (4, 4, 4)
     assert report.desyncs == []
-    [unmapped] = report.to_json()["unmapped"]
+    assert_unmapped_reported(report.to_json())
+
+
+def assert_unmapped_reported(as_json: dict[str, Any]) -> None:
+    """UNMAPPED's one unknown status, counted, with three of its four deals as examples."""
+    [unmapped] = as_json["unmapped"]
     examples = unmapped.pop("example_deal_ids")
     assert unmapped == {"domain": "crm", "status": "Awaiting Client", "count": 4}
     assert len(examples) == 3 and set(examples) < {"D-0", "D-1", "D-2", "D-3"}
@@ -203,10 +204,7 @@ def test_the_dry_run_names_the_unmapped_statuses_in_both_outputs(
 
     as_json = reconcile_cli(env, "--dry-run", "--json")
     assert as_json.returncode == 0, as_json.stderr
-    [unmapped] = orjson.loads(as_json.stdout)["unmapped"]
-    examples = unmapped.pop("example_deal_ids")
-    assert unmapped == {"domain": "crm", "status": "Awaiting Client", "count": 4}
-    assert len(examples) == 3 and set(examples) < {"D-0", "D-1", "D-2", "D-3"}
+    assert_unmapped_reported(orjson.loads(as_json.stdout))
 
 
 def test_the_cli_repairs_and_prints_a_summary_without_a_broker(
@@ -277,25 +275,13 @@ def reconcile_cli(env: dict[str, str], *flags: str) -> subprocess.CompletedProce
 
 async def _consume(bootstrap: str, registry_url: str) -> list[tuple[str, dict[str, Any]]]:
     """Every masterdeal.* record on the broker, with its key, within a few seconds."""
-    registry = stack_registry(registry_url)
-    codecs = {t.name: TopicCodec(t, registry) for t in MASTERDEAL_TOPICS}
-    consumer = Consumer(consumer_config(bootstrap, "test-reconcile"))
-    consumer.subscribe(list(codecs))
-    found: list[tuple[str, dict[str, Any]]] = []
-    try:
-        for _ in range(20):
-            for message in consumer.consume(200, 0.5):
-                if message.error():
-                    continue
-                codec = codecs[message.topic()]
-                await codec.fetch_writers([message.value()])
-                record = {**codec.decode(message.value()), "topic": message.topic()}
-                found.append((message.key().decode(), record))
-            if any(e["stage"] == "offer_ready" for _, e in found):
-                break
-    finally:
-        consumer.close()
-    return found
+    return await read_canonical(
+        bootstrap,
+        registry_url,
+        "test-reconcile",
+        until=lambda found: any(e["stage"] == "offer_ready" for _, e in found),
+        within_sec=10,
+    )
 
 
 async def _write(url: str, events: list[DealEvent]) -> None:

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from hypothesis import given
-from hypothesis import strategies as st
 
 from streams.contact_centre.digital_messages import MessageEvent, summarize_conversations
 from tests.support.clock import T0
+from tests.support.deliveries import redelivered
 from tests.support.messages import message_event
 
 
@@ -53,8 +53,6 @@ def test_conversations_of_two_enterprises_are_two_summaries() -> None:
     assert set(summarize_conversations([*CHAT, other])) == {("0367", "chat-1"), ("0400", "chat-1")}
 
 
-@given(st.permutations(CHAT), st.lists(st.sampled_from(CHAT), max_size=4))
-def test_a_summary_ignores_order_and_duplicates(
-    shuffled: list[MessageEvent], repeats: list[MessageEvent]
-) -> None:
-    assert summarize_conversations([*shuffled, *repeats]) == summarize_conversations(CHAT)
+@given(redelivered(CHAT, repeats=4))
+def test_a_summary_ignores_order_and_duplicates(delivered: list[MessageEvent]) -> None:
+    assert summarize_conversations(delivered) == summarize_conversations(CHAT)

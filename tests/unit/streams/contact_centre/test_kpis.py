@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -23,28 +24,10 @@ def at(seconds: float) -> datetime:
 
 
 def session(
-    call: str,
-    enqueued: float,
-    outcome: Outcome | None,
-    wait: float | None = None,
-    *,
-    talk: float | None = None,
-    queue: str = "support",
-    agent: str | None = None,
-    channel: str = "voice",
+    call: str, enqueued: float, outcome: Outcome | None, wait: float | None = None, **facts: Any
 ) -> QueueSession:
-    exited = None if outcome is None or wait is None else at(enqueued + wait)
-    return queue_session(
-        call,
-        at(enqueued),
-        outcome,
-        wait,
-        exited,
-        queue=queue,
-        talk=talk,
-        agent=agent,
-        channel=channel,
-    )
+    """A session enqueued `enqueued` seconds after T0 (see `queue_session`)."""
+    return queue_session(call, at(enqueued), outcome, wait, **facts)
 
 
 # One quarter hour of the support queue, SLA 20 s.

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hypothesis import given
-from hypothesis import strategies as st
 
 from streams.contact_centre.attribution import bucket_figures
 from streams.contact_centre.digital_messages import MessageEvent
 from streams.contact_centre.figures import kpis, total
 from streams.contact_centre.responses import fold_responses
 from tests.support.clock import T0
+from tests.support.deliveries import redelivered
 
 
 def at(seconds: float) -> datetime:
@@ -50,11 +50,9 @@ def test_responses_run_from_the_first_unanswered_customer_message() -> None:
     assert [r.seconds for r in fold_responses(CHAT)] == [45.0, 12.0]
 
 
-@given(st.permutations(CHAT), st.lists(st.sampled_from(CHAT), max_size=5))
-def test_responses_ignore_order_and_duplicates(
-    shuffled: list[MessageEvent], repeats: list[MessageEvent]
-) -> None:
-    assert fold_responses([*shuffled, *repeats]) == fold_responses(CHAT)
+@given(redelivered(CHAT, repeats=5))
+def test_responses_ignore_order_and_duplicates(delivered: list[MessageEvent]) -> None:
+    assert fold_responses(delivered) == fold_responses(CHAT)
 
 
 def test_response_sec_is_the_p95_of_the_responses() -> None:

@@ -71,14 +71,16 @@ async def test_offsets_that_do_not_exist_become_a_gap() -> None:
     assert not consumer._gap[TOPIC_PARTITION].at(27), "the gap stops where records exist"
 
 
-def test_the_acks_of_a_withheld_batch_are_refused() -> None:
-    """take_events acks a batch in a finally clause, even one that failed or was cancelled."""
+def test_a_released_batch_is_never_committed_nor_waited_for() -> None:
+    """A batch that failed or was cancelled is released: a later ack of it is refused."""
     faust_fixes.apply()
     message = Message("telephony.calls", 0, 25, 0.0, 0, None, b"k", b"v", None)
-    message.tracked = True
-    faust_fixes.withhold([message])
     consumer: Any = StubConsumer(committed=25, acked=[])
-    consumer._unacked_messages = {message}
+    consumer._unacked_messages = set()
+    faust_fixes.track(consumer, [message])
+    assert consumer._unacked_messages == {message}, "a rebalance waits for a started batch"
+
+    faust_fixes.release(consumer, [message])
 
     assert Consumer.ack(consumer, message) is False
     assert consumer._acked[TOPIC_PARTITION] == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from streams.runtime.ingest import PROCESS_ATTEMPTS, Accepted, TopicIngest
+from streams.runtime.ingest import PROCESS_ATTEMPTS, Accepted, Seen, TopicIngest, first_of_each_key
 
 UNUSED: Any = None
 
@@ -15,7 +15,6 @@ def ingest(write: Any) -> TopicIngest[str]:
     return TopicIngest(
         topic=UNUSED,
         codec=UNUSED,
-        seen=UNUSED,
         errors=UNUSED,
         to_event=UNUSED,
         write=write,
@@ -63,3 +62,11 @@ async def test_a_database_that_is_away_is_waited_out_not_counted_as_a_refusal() 
     # A str result would read as a failure: it comes back as None.
     assert await ingest(write)._write_with_retries(ITEMS) is None
     assert failures == []
+
+
+def test_a_batch_keeps_the_first_event_of_each_dedup_key() -> None:
+    first = Accepted(UNUSED, Seen("call-1", "k1"), "a")
+    again = Accepted(UNUSED, Seen("call-1", "k1"), "b")
+    other = Accepted(UNUSED, Seen("call-2", "k2"), "c")
+
+    assert first_of_each_key([first, again, other]) == [first, other]

@@ -7,7 +7,8 @@ import signal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from switchboard.runtime.supervision import Backoff, describe_exit
+from switchboard.runtime.processes import ChildProcess, ProcessMark
+from switchboard.runtime.supervision import Backoff, Supervisor, describe_exit
 
 POLICY = Backoff(initial_sec=1.0, max_sec=30.0, reset_after_sec=60.0)
 
@@ -41,3 +42,39 @@ def test_exit_statuses_read_as_words() -> None:
     assert describe_exit(-signal.SIGKILL) == "SIGKILL"
     assert describe_exit(3) == "status 3"
     assert describe_exit(None) == "running"
+
+
+class _Recorded(ChildProcess):
+    """A child that only notes what it is told, in a log shared by its siblings."""
+
+    def __init__(self, name: str, told: list[tuple[str, str]]) -> None:
+        super().__init__(name, {})
+        self.told = told
+
+    @property
+    def mark(self) -> ProcessMark | None:
+        return None
+
+    def terminate(self) -> None:
+        self.told.append(("terminate", self.command))
+
+    def stop(self) -> None:
+        self.told.append(("stop", self.command))
+
+
+def test_replicas_are_told_to_stop_together_newest_kind_first() -> None:
+    told: list[tuple[str, str]] = []
+    supervisor = Supervisor(spawn=lambda name: _Recorded(name, told), on_change=lambda _: None)
+    for name in ("api", "worker-1", "worker-2"):
+        supervisor.start(name)
+
+    supervisor.stop_all()
+
+    assert told == [
+        ("terminate", "worker-2"),
+        ("terminate", "worker-1"),
+        ("stop", "worker-2"),
+        ("stop", "worker-1"),
+        ("terminate", "api"),
+        ("stop", "api"),
+    ]
