@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import orjson
 from aiohttp import web
-from multidict import MultiMapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import requested_enterprises, token_scope
@@ -27,7 +26,6 @@ from api.contract.fields import (
     ends_after,
     utc,
 )
-from api.contract.query import parse_query
 from api.contract.replies import FORBIDDEN, INVALID_PARAMETER, NOT_FOUND
 from api.contract.route import Reply, add_endpoints, endpoint
 from api.errors import not_found
@@ -135,11 +133,6 @@ class CallPath(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     call_id: Text = Field(description="The Asterisk UniqueId (calls.unique_id).")
-
-
-def parse_list_query(query: MultiMapping[str]) -> CallListQuery:
-    """Validates the query string; every error names its parameter."""
-    return parse_query(CallListQuery, query)
 
 
 def list_calls_sql(query: CallListQuery, enterprises: Sequence[str]) -> tuple[str, list[object]]:

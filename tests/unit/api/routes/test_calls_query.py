@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from multidict import MultiDict
 
+from api.contract.query import parse_query
 from api.errors import ApiError
 from api.paging import DEFAULT_LIMIT
 from api.routes.calls import (
     CallListQuery,
     Cursor,
     list_calls_sql,
-    parse_list_query,
 )
 
 
@@ -22,7 +22,7 @@ def parse(**params: str | list[str]) -> CallListQuery:
     for name, value in params.items():
         for item in value if isinstance(value, list) else [value]:
             query.add(name, item)
-    return parse_list_query(query)
+    return parse_query(CallListQuery, query)
 
 
 def test_no_parameters_mean_every_enterprise_of_the_token_and_a_default_page() -> None:
