@@ -4,12 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint install bench bench-masterdeal bench-kpis bench-analytics clean
+.PHONY: up test lint install bench bench-masterdeal bench-kpis bench-analytics bench-integrations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,knowledge]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,6 +37,10 @@ bench-kpis: $(STAMP)
 
 bench-analytics: $(STAMP)
 	$(BIN)/python -m bench.analytics
+
+bench-integrations: $(STAMP)
+	$(BIN)/python -m bench.deliveries
+	$(BIN)/python -m bench.smart_redirect
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .switchboard

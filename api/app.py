@@ -20,6 +20,7 @@ from api.routes import (
     dictionaries,
     health,
     ingest,
+    integrations,
     kpis,
     lag,
     masterdeal,
@@ -27,6 +28,7 @@ from api.routes import (
     openapi,
     queues,
     schema_registry,
+    voicebot,
 )
 from api.server import MAX_BODY_BYTES, ApiRunner, request_framing
 from switchboard.settings import Settings
@@ -70,6 +72,8 @@ def create_app(settings: Settings) -> web.Application:
         ingest,
         kpis,
         queues,
+        integrations,
+        voicebot,
     ):
         resource.setup(app)
     return app

@@ -19,7 +19,7 @@ import textwrap
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ from bench.centre_traffic import ANALYTICS_TOPICS, DayCounts, publish_day
 from bench.command import RunOptions, bench_command
 from bench.report import Comparison, Rate, machine_facts, today
 from bench.stack import Stack, registered_codecs, scratch_stack
-from bench.worker import worker_env
+from bench.worker import poll_counts, select_counts, worker_env
 from schemas.topics import (
     CRM_OUTCOMES,
     DIGITAL_MESSAGES,
@@ -86,7 +86,6 @@ FACT_TABLES = (
 _FACT_COUNTS = "SELECT " + ", ".join(f"(SELECT count(*) FROM {table})" for table in FACT_TABLES)
 # The day is history by the time the bench runs: the grace period must not turn it away.
 TEN_YEARS_SEC = 10 * 365 * 24 * 3600
-POLL_SEC = 0.25
 REFUSED = "batch refused, isolating"  # streams.runtime.ingest's warning
 # Facts count as settled once two reads this far apart agree, with the group's lag at 0.
 SETTLE_SEC = 1.0
@@ -256,11 +255,15 @@ def measure_worker(stack: Stack, day: DayCounts, batch_size: int) -> WorkerRun:
     launched = time.perf_counter()
     worker = start_worker(stack, database_url, batch_size)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        first_at, first = _poll(conn, worker, lambda counts: sum(counts) > 0)
-        stored_at, _ = _poll(
+        first_at, first = poll_counts(
+            conn, _RAW_COUNTS, worker, lambda counts: sum(counts) > 0, _stored
+        )
+        stored_at, _ = poll_counts(
             conn,
+            _RAW_COUNTS,
             worker,
             lambda counts: all(n >= want for n, want in zip(counts, expected, strict=True)),
+            _stored,
         )
         changed_at, settled_at, facts = _settle(conn, stack, worker)
     worker.stop()
@@ -281,11 +284,11 @@ def _settle(
     """Waits for the group's lag to be 0 and the fact counts to stand still for SETTLE_SEC;
     returns when they last changed, when that was confirmed, and the counts."""
     group = worker.env["SWITCHBOARD_APP_ID"]
-    facts = _counts(conn, _FACT_COUNTS)
+    facts = select_counts(conn, _FACT_COUNTS)
     changed_at = since = time.perf_counter()
     while True:
         time.sleep(SETTLE_SEC)
-        now_facts, now = _counts(conn, _FACT_COUNTS), time.perf_counter()
+        now_facts, now = select_counts(conn, _FACT_COUNTS), time.perf_counter()
         if now_facts != facts:
             facts, changed_at = now_facts, now
         elif _drained(stack.bootstrap, group):
@@ -308,34 +311,13 @@ def _refused_batches(worker: ChildProcess) -> int:
     return len(refusals)
 
 
+def _stored(counts: tuple[int, ...]) -> dict[str, int]:
+    return dict(zip((t.name for t in RAW_TABLES.values()), counts, strict=True))
+
+
 def _drained(bootstrap: str, group: str) -> bool:
     lags = consumer_lag(bootstrap, group, INPUT_TOPIC_NAMES)
     return bool(lags) and all(p.lag == 0 for p in lags if p.end > 0)
-
-
-def _poll(
-    conn: psycopg.Connection[Any], worker: ChildProcess, done: Callable[[tuple[int, ...]], bool]
-) -> tuple[float, tuple[int, ...]]:
-    """Polls the raw tables' counts until `done(counts)`; returns when, and the counts."""
-    last: tuple[int, ...] = ()
-    moved_at = time.perf_counter()
-    while True:
-        counts, now = _counts(conn, _RAW_COUNTS), time.perf_counter()
-        if done(counts):
-            return now, counts
-        if worker.exited():
-            raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
-        if counts != last:
-            last, moved_at = counts, now
-        elif now - moved_at > STALL_SEC:
-            stored = dict(zip((t.name for t in RAW_TABLES.values()), counts, strict=True))
-            raise RuntimeError(f"the worker stalled at {stored}:\n{worker.log_tail()}")
-        time.sleep(POLL_SEC)
-
-
-def _counts(conn: psycopg.Connection[Any], sql: str) -> tuple[int, ...]:
-    row = conn.execute(sql).fetchone()
-    return tuple(int(n) for n in row) if row else ()
 
 
 # --- the command ---------------------------------------------------------------------------

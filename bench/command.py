@@ -17,6 +17,31 @@ from switchboard.logging import configure_logging
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def pg_admin_url_option(what: str) -> Callable[[F], F]:
+    """--pg-admin-url; `what` is its help: what the benchmark creates there."""
+    return click.option(
+        "--pg-admin-url",
+        default=DEFAULT_ADMIN_URL,
+        show_default=True,
+        envvar="SWITCHBOARD_BENCH_ADMIN_URL",
+        help=what,
+    )
+
+
+def requests_option(default: int) -> Callable[[F], F]:
+    """--requests, of a latency benchmark."""
+    return click.option(
+        "--requests",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=True,
+        help="Timed requests per scenario.",
+    )
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
 def common_options(*, events: int, what: str) -> Callable[[F], F]:
     """--events, --batch-size, --baseline-passes, --seed, --pg-admin-url and --json."""
     options = [
@@ -38,14 +63,10 @@ def common_options(*, events: int, what: str) -> Callable[[F], F]:
             help="Baseline passes; the median counts.",
         ),
         click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic."),
-        click.option(
-            "--pg-admin-url",
-            default=DEFAULT_ADMIN_URL,
-            show_default=True,
-            envvar="SWITCHBOARD_BENCH_ADMIN_URL",
-            help="PostgreSQL to create the run's databases on; pgserver when it does not answer.",
+        pg_admin_url_option(
+            "PostgreSQL to create the run's databases on; pgserver when it does not answer."
         ),
-        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+        json_option,
     ]
 
     def decorate(func: F) -> F:
@@ -81,6 +102,11 @@ class Report(Protocol):
     def as_text(self) -> str: ...
 
 
+def echo(result: Report, as_json: bool) -> None:
+    """The result, as JSON or as the text report."""
+    click.echo(result.as_json().decode() if as_json else result.as_text())
+
+
 def bench_command(
     run: Callable[..., Report],
     *,
@@ -103,8 +129,7 @@ def bench_command(
     ) -> None:
         prepare()
         options = RunOptions(events, batch_size, baseline_passes, seed, pg_admin_url)
-        result = run(options, **extra)
-        click.echo(result.as_json().decode() if as_json else result.as_text())
+        echo(run(options, **extra), as_json)
 
     for option in reversed(extra_options):
         main = option(main)
@@ -121,17 +146,12 @@ def import_bench_command(
     @click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=doc)
     @click.option("--calls", default=50_000, show_default=True, help=what)
     @click.option("--seed", default=seed, show_default=True, help="Seed of the generated file.")
-    @click.option(
-        "--pg-admin-url",
-        default=DEFAULT_ADMIN_URL,
-        show_default=True,
-        envvar="SWITCHBOARD_BENCH_ADMIN_URL",
-        help="PostgreSQL for the registry's database; pgserver when it does not answer.",
+    @pg_admin_url_option(
+        "PostgreSQL for the registry's database; pgserver when it does not answer."
     )
-    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @json_option
     def main(calls: int, seed: int, pg_admin_url: str, as_json: bool) -> None:
         prepare()
-        result = run(calls, seed, pg_admin_url)
-        click.echo(result.as_json().decode() if as_json else result.as_text())
+        echo(run(calls, seed, pg_admin_url), as_json)
 
     return main

@@ -15,10 +15,12 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
+import click
 import structlog
 
 from bench.baseline import run_baseline
 from bench.command import RunOptions, bench_command
+from bench.ingest_integrations import integrations
 from bench.produce import Encoded, produce
 from bench.report import Rate, Result, machine_facts, today
 from bench.stack import Stack, scratch_stack, stack_registry
@@ -31,14 +33,17 @@ from switchboard.simulation.call_batch import Counts, generate
 log = structlog.get_logger(__name__)
 
 
-def run(options: RunOptions) -> Result:
-    with scratch_stack(options.admin_url) as stack:
+def run(options: RunOptions, with_integrations: bool = False) -> Result:
+    with scratch_stack(options.admin_url) as stack, integrations(stack, with_integrations) as crm:
         counts = publish_traffic(stack, options.events, options.seed)
         baseline = [measure_baseline(stack, counts.events) for _ in range(options.baseline_passes)]
-        worker, startup_sec = measure_worker(stack, counts, options.batch_size)
+        configure = crm.configure if crm else None
+        worker, startup_sec = measure_worker(stack, counts, options.batch_size, configure=configure)
         log.info("worker done", events_per_sec=round(worker.per_sec))
+        if crm:
+            crm.collect()
         machine = machine_facts(stack.admin_url)
-    return Result(
+    result = Result(
         events=counts.events,
         distinct_events=counts.distinct_events,
         calls=counts.calls,
@@ -49,6 +54,7 @@ def run(options: RunOptions) -> Result:
         machine=machine,
         date=today(),
     )
+    return crm.result(result) if crm else result
 
 
 def publish_traffic(stack: Stack, events: int, seed: int) -> Counts:
@@ -89,6 +95,15 @@ main = bench_command(
     events=200_000,
     what="Raw events to publish.",
     doc="Raw call events per second, broker to PostgreSQL rows: the worker against a plain loop.",
+    extra_options=(
+        click.option(
+            "--integrations",
+            "with_integrations",
+            is_flag=True,
+            help="Give the tenants RetailCRM, webhook and Telegram integrations (pointed at a"
+            " local CRM, no deliver process): the worker also fills the outbox.",
+        ),
+    ),
 )
 
 if __name__ == "__main__":

@@ -13,60 +13,24 @@ every route under 100 ms.
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import aiohttp
-import asyncpg
 import click
 import orjson
-import psycopg
-import structlog
 
-from api.auth import create_token
-from bench.command import prepare
+from bench.api_latency import WARM_UP, Latency, RouteLatencies, iso, measure_routes
+from bench.command import echo, json_option, pg_admin_url_option, prepare, requests_option
 from bench.kpis_data import Shape, default_end, load
-from bench.report import Machine, machine_facts, today
-from bench.stack import DEFAULT_ADMIN_URL, fresh_database, wait_for
-from streams.contact_centre.percentiles import percentile_nearest_rank
-from switchboard.runtime.embedded import free_port, start_database
-from switchboard.runtime.processes import ChildProcess, http_answers
-
-log = structlog.get_logger(__name__)
+from bench.stack import DEFAULT_ADMIN_URL
 
 # Issue 11: /api/kpis p99 under 20 ms over 30 days x 50 queues, every analytics route under 100.
 TARGET_P99_MS = 20.0
 ROUTE_TARGET_P99_MS = 100.0
-WARM_UP = 20
 
 
 @dataclass(frozen=True)
-class Latency:
-    name: str
-    path: str
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-
-
-@dataclass(frozen=True)
-class Result:
-    shape: dict[str, Any]
-    rows: dict[str, int]
-    load_sec: float
-    requests: int
-    baseline: Latency
-    scenarios: tuple[Latency, ...]
-    machine: Machine
-    date: str
-
+class Result(RouteLatencies):
     @property
     def worst_kpis_p99_ms(self) -> float:
         return max(s.p99_ms for s in self.scenarios if s.path.startswith("/api/kpis?"))
@@ -126,7 +90,7 @@ def scenarios(end: datetime, days: int) -> list[tuple[str, str]]:
     day = end - timedelta(days=1)
 
     def kpis(name: str, begin: datetime, finish: datetime, extra: str = "") -> tuple[str, str]:
-        return name, f"/api/kpis?from={_iso(begin)}&to={_iso(finish)}{extra}"
+        return name, f"/api/kpis?from={iso(begin)}&to={iso(finish)}{extra}"
 
     odd = timedelta(minutes=7, seconds=30)
     return [
@@ -141,136 +105,28 @@ def scenarios(end: datetime, days: int) -> list[tuple[str, str]]:
         kpis("kpis one day, one queue", day, end, "&queue_id=q07"),
         (
             "timeseries slaPct 1h x 7 days",
-            f"/api/timeseries?metric=slaPct&interval=1h&from={_iso(end - timedelta(days=7))}"
-            f"&to={_iso(end)}",
+            f"/api/timeseries?metric=slaPct&interval=1h&from={iso(end - timedelta(days=7))}"
+            f"&to={iso(end)}",
         ),
-        ("queues one day", f"/api/queues?from={_iso(day)}&to={_iso(end)}"),
-        ("operators one day", f"/api/operators?from={_iso(day)}&to={_iso(end)}"),
-        (f"queues {days} days", f"/api/queues?from={_iso(start)}&to={_iso(end)}"),
-        (f"operators {days} days", f"/api/operators?from={_iso(start)}&to={_iso(end)}"),
+        ("queues one day", f"/api/queues?from={iso(day)}&to={iso(end)}"),
+        ("operators one day", f"/api/operators?from={iso(day)}&to={iso(end)}"),
+        (f"queues {days} days", f"/api/queues?from={iso(start)}&to={iso(end)}"),
+        (f"operators {days} days", f"/api/operators?from={iso(start)}&to={iso(end)}"),
     ]
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def run(shape: Shape, requests: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
-    with (
-        tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
-        _postgres(Path(workdir), admin_url) as admin,
-        fresh_database(admin) as url,
-    ):
-        started = time.perf_counter()
-        rows = asyncio.run(_load(url, shape))
-        load_sec = time.perf_counter() - started
-        log.info("facts loaded", seconds=round(load_sec, 1), **rows)
-        token = asyncio.run(create_token(url, ["bench"], "bench/kpis"))
-        with _api(Path(workdir), url) as base_url:
-            baseline, measured = asyncio.run(
-                _measure(base_url, token, scenarios(shape.end, shape.days), requests)
-            )
-        machine = machine_facts(admin)
-    return Result(
-        shape={k: v for k, v in asdict(shape).items() if k != "end"},
-        rows=rows,
-        load_sec=load_sec,
+    return measure_routes(
+        Result,
+        shape,
+        load,
+        scenarios(shape.end, shape.days),
         requests=requests,
-        baseline=baseline,
-        scenarios=tuple(measured),
-        machine=machine,
-        date=today(),
+        admin_url=admin_url,
+        enterprise="bench",
+        name="bench/kpis",
+        loaded="facts",
     )
-
-
-async def _load(url: str, shape: Shape) -> dict[str, int]:
-    conn = await asyncpg.connect(url)
-    try:
-        return await load(conn, shape)
-    finally:
-        await conn.close()
-
-
-async def _measure(
-    base_url: str, token: str, paths: list[tuple[str, str]], requests: int
-) -> tuple[Latency, list[Latency]]:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with aiohttp.ClientSession(base_url, headers=headers) as session:
-        # No worker runs here, so /health answers 503 (worker down) after the same two queries.
-        baseline = await _latency(
-            session, "baseline: GET /health (SELECT 1)", "/health", requests, ok=(200, 503)
-        )
-        measured = []
-        for name, path in paths:
-            measured.append(await _latency(session, name, path, requests))
-            log.info("measured", scenario=name, p99_ms=round(measured[-1].p99_ms, 1))
-    return baseline, measured
-
-
-async def _latency(
-    session: aiohttp.ClientSession,
-    name: str,
-    path: str,
-    requests: int,
-    *,
-    ok: tuple[int, ...] = (200,),
-) -> Latency:
-    timings = []
-    for n in range(WARM_UP + requests):
-        started = time.perf_counter()
-        async with session.get(path) as response:
-            await response.read()
-            if response.status not in ok:
-                raise RuntimeError(f"{path}: {response.status} {await response.text()}")
-        if n >= WARM_UP:
-            timings.append((time.perf_counter() - started) * 1000)
-    return Latency(
-        name=name,
-        path=path,
-        p50_ms=percentile_nearest_rank(timings, 50) or 0.0,
-        p99_ms=percentile_nearest_rank(timings, 99) or 0.0,
-        max_ms=max(timings),
-    )
-
-
-@contextmanager
-def _postgres(workdir: Path, admin_url: str) -> Iterator[str]:
-    """`admin_url` if it answers, else a private pgserver for the run."""
-    try:
-        psycopg.connect(admin_url, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        log.info("no PostgreSQL at the admin URL, starting pgserver", admin_url=admin_url)
-        embedded = start_database(workdir / "pgdata")
-        try:
-            yield embedded.url
-        finally:
-            embedded.stop()
-        return
-    yield admin_url
-
-
-@contextmanager
-def _api(workdir: Path, url: str) -> Iterator[str]:
-    """`switchboard api` on a free port, without Kafka (so /health is the database alone)."""
-    port = free_port()
-    home = workdir / "api-home"
-    home.mkdir(exist_ok=True)
-    env = {
-        "DATABASE_URL": url,
-        "SWITCHBOARD_API_PORT": str(port),
-        "SWITCHBOARD_HOME": str(home),
-        "KAFKA_BOOTSTRAP_SERVERS": "",
-        "SWITCHBOARD_LOG_LEVEL": "WARNING",
-    }
-    api = ChildProcess("api", env, workdir / "api.log").start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(
-            lambda: http_answers(f"{base_url}/health"), timeout=30, what="the API", process=api
-        )
-        yield base_url
-    finally:
-        api.stop()
 
 
 @click.command()
@@ -279,22 +135,12 @@ def _api(workdir: Path, url: str) -> Iterator[str]:
 @click.option(
     "--sessions-per-queue-day", type=click.IntRange(min=1), default=300, show_default=True
 )
-@click.option(
-    "--requests",
-    type=click.IntRange(min=1),
-    default=200,
-    show_default=True,
-    help="Timed requests per scenario.",
-)
+@requests_option(200)
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated facts.")
-@click.option(
-    "--pg-admin-url",
-    default=DEFAULT_ADMIN_URL,
-    show_default=True,
-    envvar="SWITCHBOARD_BENCH_ADMIN_URL",
-    help="PostgreSQL to create the run's database on; pgserver when it does not answer.",
+@pg_admin_url_option(
+    "PostgreSQL to create the run's database on; pgserver when it does not answer."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option
 def main(
     days: int,
     queues: int,
@@ -312,8 +158,7 @@ def main(
         sessions_per_queue_day=sessions_per_queue_day,
         seed=seed,
     )
-    result = run(shape, requests, pg_admin_url)
-    click.echo(result.as_json().decode() if as_json else result.as_text())
+    echo(run(shape, requests, pg_admin_url), as_json)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,13 @@ def scratch_stack(admin_url: str = DEFAULT_ADMIN_URL) -> Iterator[Stack]:
         yield stack
 
 
+@contextmanager
+def admin_postgres(workdir: Path, admin_url: str = DEFAULT_ADMIN_URL) -> Iterator[str]:
+    """`admin_url` if it answers, else a private pgserver for the run, stopped on exit."""
+    with ExitStack() as resources:
+        yield _postgres(resources, workdir, admin_url)
+
+
 def _postgres(resources: ExitStack, workdir: Path, admin_url: str) -> str:
     """`admin_url` if it answers, else a private pgserver stopped with the stack."""
     try:
@@ -119,6 +126,32 @@ def fresh_database(admin_url: str) -> Iterator[str]:
         yield url
     finally:
         _drop_database(admin_url, name)
+
+
+@contextmanager
+def serve_api(workdir: Path, database_url: str, **env: str) -> Iterator[str]:
+    """`switchboard api` on a free port over `database_url`, without Kafka (so /health is the
+    database alone); `env` adds to its environment. Yields its base URL."""
+    port = free_port()
+    home = workdir / "api-home"
+    home.mkdir(exist_ok=True)
+    api_env = {
+        "DATABASE_URL": database_url,
+        "SWITCHBOARD_API_PORT": str(port),
+        "SWITCHBOARD_HOME": str(home),
+        **env,
+        "KAFKA_BOOTSTRAP_SERVERS": "",
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+    }
+    api = ChildProcess("api", api_env, workdir / "api.log").start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: http_answers(f"{base_url}/health"), timeout=30, what="the API", process=api
+        )
+        yield base_url
+    finally:
+        api.stop()
 
 
 def stack_registry(url: str) -> AsyncSchemaRegistryClient:

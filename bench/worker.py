@@ -24,16 +24,23 @@ _PROGRESS = "SELECT (SELECT count(*) FROM call_events), (SELECT count(*) FROM ca
 
 
 def measure_worker(
-    stack: Stack, counts: Counts, batch_size: int, workers: int = 1
+    stack: Stack,
+    counts: Counts,
+    batch_size: int,
+    workers: int = 1,
+    configure: Callable[[str], None] | None = None,
 ) -> tuple[Rate, float]:
     """The workers' rate from their first row to their last, and their startup until the first
     row. Several `workers` share one consumer group, as `switchboard up --workers N` runs them.
 
     The clock starts at the first row, not at launch, so the group join and table recovery are
     reported as startup rather than diluting the rate; events the first rows already account
-    for are left out of the count, in proportion.
+    for are left out of the count, in proportion. `configure(database_url)` runs before the
+    workers start (bench/ingest --integrations saves the tenants' integrations there).
     """
     database_url = stack.new_database(migrated=True)
+    if configure is not None:
+        configure(database_url)
     env = worker_env(stack, database_url, batch_size)
     launched = time.perf_counter()
     started = [stack.start("worker", env) for _ in range(workers)]
@@ -88,3 +95,34 @@ def _poll(
                 f"the workers stalled at {rows} call_events, {calls} calls:\n{tails}"
             )
         time.sleep(POLL_SEC)
+
+
+def poll_counts(
+    conn: psycopg.Connection[Any],
+    sql: str,
+    worker: ChildProcess,
+    done: Callable[[tuple[int, ...]], bool],
+    describe: Callable[[tuple[int, ...]], object] = lambda counts: counts,
+) -> tuple[float, tuple[int, ...]]:
+    """Polls the counts `sql` selects until `done(counts)`; returns when, and the counts. Fails
+    when the worker exits, or when the counts stand still for STALL_SEC (`describe` names them
+    in the message)."""
+    last: tuple[int, ...] | None = None
+    moved_at = time.perf_counter()
+    while True:
+        counts, now = select_counts(conn, sql), time.perf_counter()
+        if done(counts):
+            return now, counts
+        if worker.exited():
+            raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
+        if counts != last:
+            last, moved_at = counts, now
+        elif now - moved_at > STALL_SEC:
+            raise RuntimeError(f"the worker stalled at {describe(counts)}:\n{worker.log_tail()}")
+        time.sleep(POLL_SEC)
+
+
+def select_counts(conn: psycopg.Connection[Any], sql: str) -> tuple[int, ...]:
+    """The one row of counts `sql` selects."""
+    row = conn.execute(sql).fetchone()
+    return tuple(int(n) for n in row) if row else ()

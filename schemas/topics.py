@@ -49,6 +49,21 @@ CRM_OUTCOMES = Topic("crm.outcomes", ("call_id", "conversation_id", "external_id
 REFERENCE_DIMENSIONS = Topic("reference.dimensions", ("kind", "id"), compacted=True)
 # Not in the contract's input list: what POST /api/ingest/interactions publishes.
 INGEST_INTERACTIONS = Topic("ingest.interactions", ("external_id",))
+# The voice bot (contract 4 and 9, seed 004).
+VOICEBOT_CALLS = Topic("voicebot.calls", ("call_id",))
+VOICEBOT_TURNS = Topic("voicebot.turns", ("call_id",))
+VOICEBOT_TOOL_CALLS = Topic("voicebot.tool_calls", ("call_id",))
+VOICEBOT_PROMPTS = Topic("voicebot.prompts", ("name",))
+VOICEBOT_AB_TESTS = Topic("voicebot.ab_tests", ("test_name",))
+KNOWLEDGE_ARTICLES = Topic("knowledge.articles", ("article_id",))
+VOICEBOT_TOPICS = (
+    VOICEBOT_CALLS,
+    VOICEBOT_TURNS,
+    VOICEBOT_TOOL_CALLS,
+    VOICEBOT_PROMPTS,
+    VOICEBOT_AB_TESTS,
+    KNOWLEDGE_ARTICLES,
+)
 DOMAIN_TOPICS = tuple(
     Topic(name, ("deal_id",))
     for name in (
@@ -80,6 +95,7 @@ INPUT_TOPICS: tuple[Topic, ...] = (
     REFERENCE_DIMENSIONS,
     INGEST_INTERACTIONS,
     *DOMAIN_TOPICS,
+    *VOICEBOT_TOPICS,
 )
 # What the worker consumes, so what its consumer lag is measured on.
 INPUT_TOPIC_NAMES: tuple[str, ...] = tuple(t.name for t in INPUT_TOPICS)

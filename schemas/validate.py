@@ -16,12 +16,16 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+import orjson
+
 from schemas.topics import Topic
 
 DEFAULT_MAX_FUTURE_SEC = 300.0
 
 # event_id may be empty: the dedup key then falls back to a content hash.
 _MAY_BE_EMPTY = frozenset({"event_id", "domain_status", "name"})
+# Per topic: a turn whose speech the STT did not catch has no text.
+_MAY_BE_EMPTY_ON: dict[str, frozenset[str]] = {"voicebot.turns": frozenset({"content"})}
 
 
 def wall_clock() -> datetime:
@@ -65,6 +69,12 @@ class Bounds:
 DURATION = Bounds("a duration in seconds", low=0)
 POSITION = Bounds("a position in the queue", low=0)
 SENTIMENT = Bounds("a sentiment", low=-1, high=1)
+MILLISECONDS = Bounds("a duration in milliseconds", low=0)
+TURN_NUMBER = Bounds("a turn's number in its call", low=0)
+USD = Bounds("an amount in USD", low=0)
+QUALITY = Bounds("a quality score", low=0, high=1)
+CONFIDENCE = Bounds("a confidence", low=0, high=1)
+VECTOR_COMPONENT = Bounds("a vector component")
 
 # Every number field of every input topic, by what it means. A number field missing here is
 # a test failure (tests/unit/schemas/test_validate.py), so a new field cannot slip in unjudged.
@@ -77,6 +87,33 @@ FIELD_BOUNDS: dict[str, dict[str, Bounds]] = {
         "sequence": Bounds("the source's record order, e.g. a queue_log line number", low=0),
     },
     "crm.outcomes": {"sentiment": SENTIMENT},
+    "voicebot.calls": {
+        "duration_seconds": DURATION,
+        "quality_score": QUALITY,
+        "total_cost_usd": USD,
+    },
+    "voicebot.turns": {
+        "turn_number": TURN_NUMBER,
+        "stt_confidence": CONFIDENCE,
+        "stt_latency_ms": MILLISECONDS,
+        "llm_latency_ms": MILLISECONDS,
+        "tts_latency_ms": MILLISECONDS,
+    },
+    "voicebot.tool_calls": {"turn_number": TURN_NUMBER, "duration_ms": MILLISECONDS},
+}
+
+# The numbers inside maps and arrays, judged entry by entry: a map entry is named
+# `field.key`, an array item `field[i]`.
+ENTRY_BOUNDS: dict[str, dict[str, Bounds]] = {
+    "voicebot.calls": {"cost_breakdown": USD},
+    "knowledge.articles": {"embedding": VECTOR_COMPONENT},
+}
+
+# String fields that carry JSON text: the sinks store them as JSONB, so text PostgreSQL would
+# refuse (not JSON, NaN, a \u0000 escape) must fail the event, not the batch.
+JSON_TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "voicebot.tool_calls": ("tool_args", "tool_result"),
+    "voicebot.prompts": ("tools_config", "metadata"),
 }
 
 # The dimension attributes the stream computes with (streams.contact_centre.queue_thresholds), by
@@ -113,6 +150,8 @@ def validation_violation(
         _missing_text(topic, record),
         _missing_key(topic, record),
         _field_violations(topic, record, now or wall_clock(), max_future_sec),
+        _entry_violations(topic, record),
+        _json_violations(topic, record),
         _attribute_violations(topic, record),
     )
     for violations in checks:
@@ -183,6 +222,49 @@ def _future_reason(name: str, value: object, now: datetime, max_future_sec: floa
     )
 
 
+def _entry_violations(topic: Topic, record: Mapping[str, Any]) -> Iterator[Violation]:
+    for name, bounds in ENTRY_BOUNDS.get(topic.name, {}).items():
+        value = record.get(name)
+        if value is None:
+            continue
+        if isinstance(value, Mapping):
+            entries = [(f"{name}.{key}", item) for key, item in value.items()]
+        else:
+            if not value:
+                yield Violation(name, f"{name} must not be empty when it is given")
+                continue
+            entries = [(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        for entry, item in entries:
+            if isinstance(item, int | float) and not isinstance(item, bool):
+                reason = _number_reason(entry, item, bounds)
+                if reason:
+                    yield Violation(entry, reason)
+
+
+def _json_violations(topic: Topic, record: Mapping[str, Any]) -> Iterator[Violation]:
+    for name in JSON_TEXT_FIELDS.get(topic.name, ()):
+        text = record.get(name)
+        if not isinstance(text, str):
+            continue
+        try:
+            parsed = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            yield Violation(name, f"{name} must be JSON text ({exc})")
+            continue
+        if _holds_nul(parsed):
+            yield Violation(name, f"{name} must not hold the character \\u0000 (JSONB refuses it)")
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def _attribute_violations(topic: Topic, record: Mapping[str, Any]) -> Iterator[Violation]:
     if topic.name != "reference.dimensions":
         return
@@ -203,7 +285,8 @@ def _required_strings(topic: Topic) -> tuple[tuple[str, str | None], ...]:
     return tuple(
         (f["name"], f.get("default"))
         for f in topic.schema["fields"]
-        if f["type"] == "string" and f["name"] not in _MAY_BE_EMPTY
+        if f["type"] == "string"
+        and f["name"] not in _MAY_BE_EMPTY | _MAY_BE_EMPTY_ON.get(topic.name, frozenset())
     )
 
 

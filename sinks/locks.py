@@ -15,7 +15,10 @@ deadlocks; within a kind, sorted:
 5. interactions (a call's or a conversation's sessions and `interactions` row),
 6. queues (their 15-minute buckets),
 7. outcomes (an interaction's fact_outcome and fact_sentiment rows),
-8. deals (a master deal and its tables; no other lock is taken with them).
+8. deals (a master deal and its tables; no other lock is taken with them),
+9. voice-bot calls, prompt versions (the calls that name one, and the A/B tests that compare
+   it), A/B tests, callers (`voicebot.customers`) and days (`voicebot.daily_stats`): taken by
+   the voicebot sinks only, never with the kinds above.
 
 A writer may skip kinds, never go back to an earlier one: the queue events' writer takes
 thresholds, agents, then (re-folding calls) interactions, queues and outcomes.
@@ -47,6 +50,11 @@ ORDER = (
     "queue",
     "outcome",
     "deal",
+    "voicebot_call",
+    "voicebot_prompt",
+    "voicebot_ab_test",
+    "voicebot_customer",
+    "voicebot_day",
 )
 
 _LOCK = """
@@ -109,6 +117,16 @@ async def lock_outcomes(conn: asyncpg.Connection, interaction_ids: Iterable[str]
 async def lock_deals(conn: asyncpg.Connection, deal_ids: Iterable[str]) -> None:
     """A deal_id: its master_deal_tenant, master_deal_event and master_deal rows."""
     await _lock(conn, "deal", ((deal_id,) for deal_id in deal_ids))
+
+
+async def lock_voicebot(
+    conn: asyncpg.Connection, kind: str, keys: Iterable[tuple[str, ...]]
+) -> None:
+    """(enterprise_id, id) of a `voicebot_*` kind: a call_id, a prompt version's name, a
+    test_name, a caller's phone or an ISO date."""
+    if not kind.startswith("voicebot_"):
+        raise ValueError(f"{kind!r} is not a voice-bot lock")
+    await _lock(conn, kind, keys)
 
 
 def lock_keys(kind: str, keys: Iterable[tuple[str, ...]]) -> list[str]:

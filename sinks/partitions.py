@@ -25,6 +25,13 @@ PARTITIONED: dict[str, str] = {
     "fact_interaction_timing": "enqueued_at",
     "fact_response": "asked_at",
 }
+# The voice bot's partitioned tables (migration 0012), schema-qualified: they are kept
+# SWITCHBOARD_VOICEBOT_RETENTION_DAYS, not retention_months (sinks/voicebot/retention.py).
+VOICEBOT_PARTITIONED: dict[str, str] = {
+    "voicebot.calls": "started_at",
+    "voicebot.call_turns": "created_at",
+    "voicebot.call_tool_calls": "created_at",
+}
 # Per-bucket tables, small enough to stay whole; retention deletes their old rows instead.
 BUCKETED: dict[str, str] = {
     "fact_queue_interval": "bucket_start",
@@ -120,6 +127,28 @@ async def drop_expired(
                 dropped.append(row["relname"])
     for table, column in BUCKETED.items():
         await conn.execute(f"DELETE FROM {table} WHERE {column} < $1", cutoff)
+    return dropped
+
+
+async def drop_partitions_before(
+    conn: asyncpg.Connection, table: str, cutoff: datetime
+) -> list[str]:
+    """Drops each monthly partition of `table` (schema-qualified or not) that ends at or before
+    `cutoff`; returns their qualified names."""
+    rows = await conn.fetch(
+        "SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = $1::regclass",
+        table,
+    )
+    dropped = []
+    for row in rows:
+        match = _MONTH.search(row["relname"])
+        if not match:
+            continue
+        months = int(match[1]) * 12 + int(match[2])  # the month after the partition's
+        if datetime(months // 12, months % 12 + 1, 1, tzinfo=UTC) <= cutoff:
+            await conn.execute(f'DROP TABLE "{row["nspname"]}"."{row["relname"]}"')
+            dropped.append(f"{row['nspname']}.{row['relname']}")
     return dropped
 
 

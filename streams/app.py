@@ -31,10 +31,16 @@ from schemas.topics import (
     ERROR_EVENTS,
     INGEST_INTERACTIONS,
     INPUT_TOPICS,
+    KNOWLEDGE_ARTICLES,
     REFERENCE_DIMENSIONS,
     TELEPHONY_AGENTS,
     TELEPHONY_CALLS,
     TELEPHONY_QUEUE,
+    VOICEBOT_AB_TESTS,
+    VOICEBOT_CALLS,
+    VOICEBOT_PROMPTS,
+    VOICEBOT_TOOL_CALLS,
+    VOICEBOT_TURNS,
 )
 from sinks.contact_centre.digital_messages import write_messages
 from sinks.contact_centre.interactions import write_interactions
@@ -51,6 +57,14 @@ from sinks.telephony.calls import write_call_events
 from sinks.telephony.calls_retention import thin_call_events
 from sinks.telephony.open_calls import open_calls
 from sinks.telephony.queue_events import write_queue_events
+from sinks.voicebot.ab_tests import write_ab_tests
+from sinks.voicebot.calls import write_bot_calls
+from sinks.voicebot.knowledge.articles import ArticleWriter, embed_missing
+from sinks.voicebot.knowledge.embedder import EmbedderSlot
+from sinks.voicebot.prompts import write_prompts
+from sinks.voicebot.retention import expire_voicebot
+from sinks.voicebot.tool_calls import write_bot_tool_calls
+from sinks.voicebot.turns import write_bot_turns
 from streams.contact_centre.digital_messages import MessageEvent
 from streams.contact_centre.interactions import InteractionEvent
 from streams.contact_centre.outcomes import OutcomeEvent
@@ -65,6 +79,14 @@ from streams.runtime.outage import guarded
 from streams.telephony.agent_states import AgentEvent
 from streams.telephony.calls import CallEvent
 from streams.telephony.queue import QueueEvent
+from streams.voicebot.events import (
+    AbTest,
+    BotCallEvent,
+    BotToolCall,
+    BotTurn,
+    KnowledgeArticle,
+    PromptVersion,
+)
 from streams.wiring.assignment import forget_on_rebalance
 from streams.wiring.canonical_publisher import CanonicalPublisher
 from streams.wiring.error_sink import TopicErrorSink
@@ -79,6 +101,8 @@ log = structlog.get_logger(__name__)
 
 # Heartbeat rows of instances silent this long are deleted: earlier runs, long gone.
 GONE_AFTER_SEC = 24 * 3600.0
+# How often the leader looks for knowledge articles stored without vectors.
+KNOWLEDGE_BACKFILL_SEC = 60.0
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -98,6 +122,8 @@ def create_app(settings: Settings) -> faust.App:
     )
     _telephony_analytics(app, runtime, errors)
     _digital_and_reference(app, runtime, errors)
+    _voicebot(app, runtime, errors)
+    _knowledge(app, runtime, errors)
     _retention(app, runtime)
     deals = open_deals()
     _masterdeal(app, runtime, errors, deals)
@@ -263,9 +289,37 @@ def _digital_and_reference(app: faust.App, runtime: Runtime, errors: ErrorSink) 
     )
 
 
+def _voicebot(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
+    """The voice bot's calls, turns, tool calls, prompt versions and A/B tests (contract 9).
+    None is refused for its age: what they make is recomputed from stored rows, never closed."""
+    pipeline(app, runtime, errors, VOICEBOT_CALLS, BotCallEvent.from_record, write_bot_calls)
+    pipeline(app, runtime, errors, VOICEBOT_TURNS, BotTurn.from_record, write_bot_turns)
+    pipeline(
+        app, runtime, errors, VOICEBOT_TOOL_CALLS, BotToolCall.from_record, write_bot_tool_calls
+    )
+    pipeline(app, runtime, errors, VOICEBOT_PROMPTS, PromptVersion.from_record, write_prompts)
+    pipeline(app, runtime, errors, VOICEBOT_AB_TESTS, AbTest.from_record, write_ab_tests)
+
+
+def _knowledge(app: faust.App, runtime: Runtime, errors: ErrorSink) -> None:
+    """Knowledge articles, chunked and embedded by the worker (contract 9); the leader embeds
+    what was stored without vectors (no model, or no pgvector, at the time) once it can."""
+    settings = runtime.settings
+    slot = EmbedderSlot(settings.knowledge_model, settings.knowledge_dimension, role="worker")
+    writer = ArticleWriter(slot)
+    pipeline(app, runtime, errors, KNOWLEDGE_ARTICLES, KnowledgeArticle.from_record, writer)
+
+    @app.timer(interval=KNOWLEDGE_BACKFILL_SEC, on_leader=True)
+    @guarded("embed_missing_articles")
+    async def embed_missing_articles() -> None:
+        async with (await runtime.pool()).acquire() as conn:
+            await embed_missing(conn, writer)
+
+
 def _retention(app: faust.App, runtime: Runtime) -> None:
-    """Daily: drops the monthly partitions (and bucket rows) older than the retention, and
-    thins ended calls' call_events to their hangups (SWITCHBOARD_CALL_EVENTS_RETENTION_DAYS)."""
+    """Daily: drops the monthly partitions (and bucket rows) older than the retention, thins
+    ended calls' call_events to their hangups (SWITCHBOARD_CALL_EVENTS_RETENTION_DAYS), and
+    expires the voice bot's transcripts and partitions (sinks.voicebot.retention)."""
     settings = runtime.settings
 
     @app.timer(interval=settings.retention_interval_sec, on_leader=True)
@@ -284,6 +338,19 @@ def _retention(app: faust.App, runtime: Runtime) -> None:
             )
         if thinned:
             log.info("old call events thinned to their hangups", events_deleted=thinned)
+        async with (await runtime.pool()).acquire() as conn:
+            expired = await expire_voicebot(
+                conn,
+                now=datetime.now(UTC),
+                transcript_days=settings.voicebot_transcript_days,
+                retention_days=settings.voicebot_retention_days,
+            )
+        if expired.transcripts_nulled or expired.partitions_dropped:
+            log.info(
+                "voice-bot retention",
+                transcripts_nulled=expired.transcripts_nulled,
+                partitions=expired.partitions_dropped,
+            )
 
 
 def run_worker(settings: Settings) -> None:

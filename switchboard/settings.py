@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RUNTIME_DIR = Path(os.environ.get("SWITCHBOARD_HOME", Path.cwd() / ".switchboard"))
 RUNTIME_FILE = RUNTIME_DIR / "runtime.json"
+# The key of the integration secrets that `up` generates (mode 0600) when none is configured.
+SECRET_KEY_FILE = RUNTIME_DIR / "secret.key"
 
 
 class Settings(BaseSettings):
@@ -123,6 +125,18 @@ class Settings(BaseSettings):
         default=0,
         description="Days after its hangup a call keeps its non-hangup call_events (0: forever).",
     )
+    # Contract 9: a voice-bot turn's transcript (`content`) is nulled after this many days, and
+    # the voicebot tables' partitions and derived rows dropped after the other.
+    voicebot_transcript_days: int = Field(
+        default=90,
+        ge=0,
+        description="Days a voice-bot turn keeps its transcript text (0: forever).",
+    )
+    voicebot_retention_days: int = Field(
+        default=365,
+        ge=0,
+        description="Days voice-bot calls, turns and tool calls are kept (0: forever).",
+    )
     dimension_masters: str = Field(
         default="agent=hr,department=hr,queue=routing,channel=routing,topic=crm",
         description="The master source system of each dictionary kind: its versions win.",
@@ -131,7 +145,43 @@ class Settings(BaseSettings):
     default_enterprise: str = Field(
         default="default", description="The tenant of a deal whose domain events name none."
     )
+    # Contract 9: the worker embeds knowledge articles and the API each search's query with it.
+    knowledge_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Embedding model of the knowledge base: the bundled all-MiniLM-L6-v2"
+        " (extra .[knowledge]), a sentence-transformers model directory, or a cached model.",
+    )
+    knowledge_dimension: int = Field(
+        default=384, ge=1, le=16000, description="Dimensions of knowledge_model's vectors."
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    # Contract 8: integration secrets are stored encrypted with it (Fernet).
+    secret_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Fernet key of the integration secrets (unset: `up`'s generated"
+        " .switchboard/secret.key).",
+    )
+    integrations_cache_ttl_sec: float = Field(
+        default=90.0,
+        gt=0,
+        description="Integration configs are reloaded after this long, jittered by a third"
+        " either way (change notifications reload them at once).",
+    )
+    delivery_web_port: int = Field(
+        default=6068,
+        description="The delivery process's Prometheus endpoint on 127.0.0.1 (0: off).",
+    )
+    delivery_poll_interval_sec: float = Field(
+        default=0.2, gt=0, description="How often the delivery engine looks for due deliveries."
+    )
+    # A sender that dies holding deliveries: they are sent again (same idempotency key) after it.
+    delivery_lease_sec: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long the delivery engine holds a delivery it is sending before"
+        " another may take it over.",
+    )
 
     def require_kafka(self) -> str:
         if not self.kafka_bootstrap_servers:
@@ -203,6 +253,8 @@ def load_settings(**overrides: Any) -> Settings:
         settings.schema_registry_basic_auth_user_info = runtime[
             "schema_registry_basic_auth_user_info"
         ]
+    if settings.secret_key is None:
+        settings.secret_key = _read_secret_key()
     if (
         "api_port" not in flags
         and "SWITCHBOARD_API_PORT" not in os.environ
@@ -210,6 +262,13 @@ def load_settings(**overrides: Any) -> Settings:
     ):
         settings.api_port = int(runtime["api_port"])
     return settings
+
+
+def _read_secret_key() -> str | None:
+    try:
+        return SECRET_KEY_FILE.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def environment_name(field: str) -> str:

@@ -39,6 +39,16 @@ def query_range(
     return start, end
 
 
+def require_span(start: datetime, end: datetime) -> None:
+    """A resolved range must be non-empty, end before LATEST and span at most MAX_RANGE."""
+    if end <= start:
+        raise invalid_parameter("to", "must be later than `from`")
+    if end > LATEST:
+        raise invalid_parameter("to", f"must be before {LATEST.date().isoformat()}")
+    if end - start > MAX_RANGE:
+        raise invalid_parameter("to", f"the range may span at most {MAX_RANGE.days} days")
+
+
 def day_start(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from api.analytics.query import AnalyticsQuery
-from api.analytics.range import LATEST, MAX_RANGE, query_range
+from api.analytics.range import MAX_RANGE, query_range, require_span
 from api.analytics.results import METRICS
 from api.auth import requested_enterprises
 from api.contract.fields import (
@@ -32,7 +32,6 @@ from api.contract.fields import (
     OptionalText,
     OptionalTime,
 )
-from api.errors import invalid_parameter
 from streams.buckets import INTERVALS
 from streams.contact_centre.attribution import Attribution
 from streams.contact_centre.filters import Filter
@@ -118,12 +117,7 @@ def _resolved(
     context = info.context if info.context is not None else {}
     now = context.setdefault("now", datetime.now(UTC))
     start, end = query_range(start, end, now=now)
-    if end <= start:
-        raise invalid_parameter("to", "must be later than `from`")
-    if end > LATEST:
-        raise invalid_parameter("to", f"must be before {LATEST.date().isoformat()}")
-    if end - start > MAX_RANGE:
-        raise invalid_parameter("to", f"the range may span at most {MAX_RANGE.days} days")
+    require_span(start, end)
     return start, end
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 
 import asyncpg
 
-from sinks.contact_centre.rollups import AGENT_INTERVALS, QUEUE_INTERVALS, roll_up
+from sinks.contact_centre.rollups import AGENT_INTERVALS, QUEUE_INTERVALS, rolled_up
 from streams.buckets import BASE_INTERVAL, INTERVALS
 from streams.contact_centre.figures import IntervalFigures
 
@@ -114,7 +114,6 @@ async def recompute_queue_buckets(conn: asyncpg.Connection, buckets: Iterable[Qu
     if not keys:
         return
     columns = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
-    for statement in _STATEMENTS:
-        await conn.execute(statement, *columns, INTERVALS[BASE_INTERVAL])
-    for rollup in (QUEUE_INTERVALS, AGENT_INTERVALS):
-        await roll_up(conn, rollup, keys)
+    async with rolled_up(conn, (QUEUE_INTERVALS, AGENT_INTERVALS), keys):
+        for statement in _STATEMENTS:
+            await conn.execute(statement, *columns, INTERVALS[BASE_INTERVAL])

@@ -28,7 +28,7 @@ from sinks.contact_centre.rollups import (
     RESPONSE_COUNTS,
     Rollup,
     rebuild,
-    roll_up,
+    rolled_up,
 )
 from sinks.locks import lock_queues
 from streams.buckets import BASE_INTERVAL, INTERVALS, bucket_start
@@ -118,10 +118,10 @@ async def recount_responses(conn: asyncpg.Connection, buckets: Iterable[Response
         return
     await lock_queues(conn, {(k[0], k[1]) for k in keys})
     columns = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
-    for rollup, (delete, insert, _) in _TABLES.items():
-        await conn.execute(delete, *columns)
-        await conn.execute(insert, *columns, INTERVALS[BASE_INTERVAL])
-        await roll_up(conn, rollup, keys)
+    async with rolled_up(conn, tuple(_TABLES), keys):
+        for delete, insert, _ in _TABLES.values():
+            await conn.execute(delete, *columns)
+            await conn.execute(insert, *columns, INTERVALS[BASE_INTERVAL])
 
 
 async def recount_all_responses(conn: asyncpg.Connection) -> None:

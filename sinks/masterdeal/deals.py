@@ -31,6 +31,8 @@ import orjson
 
 from sinks.columns import attribute_columns
 from sinks.entity_cache import require_own_commit
+from sinks.integrations.briefs import mediaplan_requests
+from sinks.integrations.outbox import enqueue_mediaplan_request
 from sinks.locks import lock_deals
 from sinks.masterdeal.open_deals import OpenDeal, OpenDeals, kept_deals, open_deals, still_stored
 from sinks.refold import Refold
@@ -319,6 +321,7 @@ async def _write(
         await conn.execute(_UPSERT_DEALS, *_deal_columns(created, tenants))
         await conn.execute(_UPSERT_HISTORY, *_history_columns(created))
         await conn.execute(_UPSERT_DOMAIN_STATUS, *_domain_status_columns(created))
+        await enqueue_mediaplan_request(conn, mediaplan_requests(created, tenants, folded.stored))
     written = _Written(DealWrite(states, verdict.refused), dict(verdict.tenants))
     return written, folded.stored
 

@@ -17,6 +17,7 @@ import asyncpg
 
 from sinks.contact_centre.outcomes import refold_call_outcomes
 from sinks.entity_cache import require_own_commit
+from sinks.integrations.outbox import enqueue_call_deliveries
 from sinks.locks import lock_calls
 from sinks.refold import Refold
 from sinks.staging import Staging
@@ -396,6 +397,7 @@ async def _write_events(
         await _NEW_EVENTS.copy(conn, _event_rows(new))
         rows = await conn.fetch(_INSERT_EVENTS)
         inserted = frozenset(r["event_key"] for r in rows)
+        await enqueue_call_deliveries(conn, inserted)
     if moved:
         await conn.execute(
             _RESEQUENCE_EVENTS,

@@ -1,8 +1,9 @@
-"""Room for the voice-bot domain (contract section 9); the next issue fills it.
+"""The voice-bot domain (contract sections 4 and 9, seed 004), as pure logic.
 
-Pure logic over the `voicebot.*` topics: folding calls, turns and tool calls, per-customer
-totals, daily statistics, and chunking knowledge articles for embedding. Like every `streams`
-domain folder it knows nothing of Faust, asyncpg or HTTP: it may import `schemas`, the other
-`streams` folders and the ground floor (`switchboard.settings`, `.logging`, `.broker`,
-`.kafka`); never `sinks` (only `streams.app` wires sinks), `api` or the CLI.
+`events` decodes the `voicebot.*` and `knowledge.articles` values; `calls` picks the winning
+version of a call; `daily` computes the day's figures from call rows; `ab` gives a prompt A/B
+test's verdict with SciPy's tests; `knowledge` chunks articles for embedding. Like every
+`streams` domain folder it knows nothing of Faust, asyncpg or HTTP: it may import `schemas`,
+the other `streams` folders and the ground floor (`switchboard.settings`, `.logging`,
+`.broker`, `.kafka`); never `sinks` (only `streams.app` wires sinks), `api` or the CLI.
 """

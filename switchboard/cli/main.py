@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from switchboard.cli.integrations import deliver_command, integrations_group
 from switchboard.logging import configure_logging
 from switchboard.settings import Settings, environment_name, load_settings
 
@@ -18,14 +19,15 @@ WORKER = "worker"
 API = "api"
 # Every command that publishes to the input topics through the Schema Registry.
 PUBLISHERS = frozenset({UP, WORKER, API, "produce", "simulate", "import", "reconcile"})
-EVERY_COMMAND = PUBLISHERS | {"migrate", "lag", "token", "verify"}
+EVERY_COMMAND = PUBLISHERS | {"migrate", "lag", "token", "verify", "deliver", "integrations"}
 RUNNERS = frozenset({UP, WORKER})
 
 # Each setting's flag appears on exactly the commands it affects; `up` passes every one of them
 # on to its worker and API. Help text comes from the field's description in Settings.
 SETTING_COMMANDS: dict[str, frozenset[str]] = {
     "kafka_bootstrap_servers": PUBLISHERS | {"lag"},
-    "database_url": RUNNERS | {API, "migrate", "lag", "reconcile", "import", "token"},
+    "database_url": RUNNERS
+    | {API, "migrate", "lag", "reconcile", "import", "token", "deliver", "integrations"},
     "schema_registry_url": PUBLISHERS,
     "schema_registry_basic_auth_user_info": PUBLISHERS,
     # The API's address is also the built-in registry's, and what `verify` asks.
@@ -47,9 +49,19 @@ SETTING_COMMANDS: dict[str, frozenset[str]] = {
     "retention_months": RUNNERS,
     "retention_interval_sec": RUNNERS,
     "call_events_retention_days": RUNNERS,
+    "voicebot_transcript_days": RUNNERS,
+    "voicebot_retention_days": RUNNERS,
     "dimension_masters": RUNNERS,
     "default_enterprise": RUNNERS,
+    "knowledge_model": RUNNERS | {API},
+    "knowledge_dimension": RUNNERS | {API},
     "log_level": EVERY_COMMAND,
+    # Environment only: a flag would show the key in `ps`.
+    "secret_key": frozenset(),
+    "integrations_cache_ttl_sec": frozenset({UP, API, "deliver"}),
+    "delivery_web_port": frozenset({UP, "deliver"}),
+    "delivery_poll_interval_sec": frozenset({UP, "deliver"}),
+    "delivery_lease_sec": frozenset({UP, "deliver"}),
 }
 
 
@@ -187,22 +199,22 @@ def produce(topic: str, file: str, **kwargs: Any) -> None:
     "--scenario",
     "scenarios",
     multiple=True,
-    type=click.Choice(["all", "calls", "deals", "contact-centre"]),
-    help="What to simulate (repeatable). Default: all; with --day, contact-centre.",
+    type=click.Choice(["all", "calls", "deals", "contact-centre", "voicebot"]),
+    help="What to simulate (repeatable). Default: all; with --day, contact-centre and voicebot.",
 )
 @click.option(
     "--day",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
     default=None,
-    help="Simulate this whole UTC day of the contact centre (open 08:00-20:00) instead of"
-    " starting now.",
+    help="Simulate this whole UTC day of the contact centre (open 08:00-20:00) and its voice bot"
+    " (07:00-22:00) instead of starting now.",
 )
 @click.option(
     "--expected",
     type=click.Path(dir_okay=False, writable=True),
     default=None,
-    help="Write the contact centre's ground-truth KPIs (JSON) to this file.",
+    help="Write the contact centre's and the voice bot's ground-truth figures (JSON) to this file.",
 )
 @click.option(
     "--queues", type=int, default=3, show_default=True, help="Contact-centre queues per tenant."
@@ -226,6 +238,13 @@ def produce(topic: str, file: str, **kwargs: Any) -> None:
     default=None,
     help="Chats and e-mails per tenant and simulated hour. Default: a third of the calls.",
 )
+@click.option(
+    "--bot-calls-per-hour",
+    type=float,
+    default=None,
+    help="Voice-bot calls per tenant and simulated hour (a day's average)."
+    " Default: 30 with --day, else 360.",
+)
 def simulate(
     duration: float,
     rate: float,
@@ -240,10 +259,13 @@ def simulate(
     agents: int | None,
     calls_per_hour: float | None,
     conversations_per_hour: float | None,
+    bot_calls_per_hour: float | None,
     **kwargs: Any,
 ) -> None:
     """Realistic synthetic traffic for the input topics, with progress: Asterisk calls, master
-    deals, and a contact centre (queues, agents, chats, e-mails, CRM outcomes, dictionaries).
+    deals, a contact centre (queues, agents, chats, e-mails, CRM outcomes, dictionaries), and
+    a tyre shop's voice bot in front of it (calls, turns, tool calls, prompts, an A/B test,
+    knowledge articles) that hands callers over to the centre's queues.
 
     \b
     A whole day, as fast as possible, with the KPIs the API must report for it:
@@ -268,6 +290,7 @@ def simulate(
                 agents=agents,
                 calls_per_hour=calls_per_hour,
                 conversations_per_hour=conversations_per_hour,
+                bot_calls_per_hour=bot_calls_per_hour,
             )
         )
     )
@@ -462,6 +485,9 @@ def token_revoke(token_id: int, **kwargs: Any) -> None:
         sys.exit(1)
     click.echo(f"revoked token {token_id}")
 
+
+main.add_command(deliver_command(_options_of("deliver"), _settings))
+main.add_command(integrations_group(_options_of("integrations"), _settings))
 
 if __name__ == "__main__":
     main()

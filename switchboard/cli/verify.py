@@ -1,6 +1,7 @@
 """`switchboard verify TRUTH`: the API's figures against `simulate --expected` ground truth.
 
-`compare` is the one comparison: the command and the end-to-end day test both use it.
+`compare` is the one comparison: the command and the end-to-end day test both use it. The
+voice bot's section ("voicebot") is checked by switchboard.cli.verify_voicebot.
 """
 
 from __future__ import annotations
@@ -8,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 
+from switchboard.cli.api_reads import EnterpriseReads
+from switchboard.cli.mismatch import ApiRefused, Mismatch
+from switchboard.cli.verify_voicebot import verify_bot
 from switchboard.settings import Settings, read_runtime
 
 COUNTS = ("offered", "answered", "abandoned", "shortAbandoned", "flowOut", "blocked")
@@ -24,17 +27,6 @@ OPERATOR_COUNTS = ("ringNoAnswer",)
 CHANNELS = ("voice", "chat", "email")
 # Seconds and percentages are rounded by the API; counts must be exact.
 TOLERANCE = 0.01
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    where: str
-    name: str
-    expected: Any
-    got: Any
-
-    def __str__(self) -> str:
-        return f"{self.where} {self.name}: expected {self.expected}, got {self.got}"
 
 
 def _differs(name: str, want: Any, got: Any) -> bool:
@@ -102,17 +94,7 @@ async def read_api(
     truth: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The API's answers for one enterprise over the truth's range."""
-    headers = {"Authorization": f"Bearer {token}"}
-    window = {"from": truth["from"], "to": truth["to"], "enterprise_id": enterprise}
-
-    async def get(path: str, **params: str) -> Any:
-        async with session.get(
-            f"{base_url}{path}", params={**window, **params}, headers=headers
-        ) as response:
-            if response.status != 200:
-                raise ApiRefused(f"{path} answered {response.status}: {await response.text()}")
-            return await response.json()
-
+    get = EnterpriseReads(session, base_url, token, enterprise, truth).get
     answers: dict[str, Any] = {
         "kpis": await get("/api/kpis"),
         "queues": await get("/api/queues"),
@@ -126,17 +108,20 @@ async def read_api(
     return answers
 
 
-class ApiRefused(Exception):
-    pass
-
-
 async def verify(truth: Mapping[str, Any], base_url: str, token: str) -> list[Mismatch]:
     found: list[Mismatch] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-        for enterprise, expected in truth["enterprises"].items():
+        for enterprise, expected in truth.get("enterprises", {}).items():
             api = await read_api(session, base_url, token, enterprise, truth)
             found += compare(enterprise, expected, api)
+        if "voicebot" in truth:
+            found += await verify_bot(session, truth["voicebot"], base_url, token)
     return found
+
+
+def enterprises_of(truth: Mapping[str, Any]) -> set[str]:
+    """The enterprises a truth file speaks of, in either section."""
+    return set(truth.get("enterprises", {})) | set(truth.get("voicebot", {}).get("enterprises", {}))
 
 
 def run_verify(settings: Settings, truth_path: Path, token: str | None) -> int:
@@ -156,5 +141,5 @@ def run_verify(settings: Settings, truth_path: Path, token: str | None) -> int:
         print(mismatch)
     plural = "" if len(found) == 1 else "es"
     verdict = f"{len(found)} mismatch{plural}" if found else "every figure matches"
-    print(f"{verdict} ({len(truth['enterprises'])} enterprises, {truth_path})", flush=True)
+    print(f"{verdict} ({len(enterprises_of(truth))} enterprises, {truth_path})", flush=True)
     return 1 if found else 0

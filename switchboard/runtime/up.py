@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import structlog
 
+from integrations.config.secrets import ensure_key_file
 from schemas.topics import ALL_TOPICS
 from switchboard.kafka.admin import ensure_topics
 from switchboard.runtime.embedded import EmbeddedBroker, free_port, start_broker, start_database
@@ -35,6 +36,7 @@ from switchboard.runtime.workers import (
 from switchboard.settings import (
     RUNTIME_DIR,
     RUNTIME_FILE,
+    SECRET_KEY_FILE,
     Settings,
     read_runtime,
     settings_environment,
@@ -46,6 +48,8 @@ log = structlog.get_logger(__name__)
 # The development token sees exactly what `switchboard simulate` generates.
 DEV_ENTERPRISES = DEFAULT_ENTERPRISES
 DEFAULT_BROKER_PORT = 9092
+# The CRM delivery engine's child: `switchboard deliver`, beside the workers and the API.
+DELIVERY = "deliver"
 # The tokens `up` mints for itself, kept to be reused by the next `up` (mode 0600).
 TOKENS_FILE = RUNTIME_DIR / "tokens.json"
 
@@ -158,6 +162,7 @@ def _run(settings: Settings, instance: Instance, signals: _StopSignals, workers:
             upgrade(settings.require_database())
             ensure_topics(settings.require_kafka(), ALL_TOPICS, settings.topic_partitions)
             _ensure_registry_credential(settings)
+            settings.secret_key = settings.secret_key or ensure_key_file(SECRET_KEY_FILE)
             env = _child_env(settings)
             supervisor = Supervisor(spawn=lambda name: _spawn(name, env, workers), on_change=record)
             stack.callback(supervisor.stop_all)
@@ -165,10 +170,11 @@ def _run(settings: Settings, instance: Instance, signals: _StopSignals, workers:
             _wait_for_health(settings.api_url, api)
             _warn_of_idle_workers(len(workers), settings.topic_partitions)
             pids = {name: supervisor.start(name).pid for name in workers}
+            delivery = supervisor.start(DELIVERY).pid
             token = _dev_token(settings)
             _publish_runtime(settings, token)
             stack.callback(RUNTIME_FILE.unlink, missing_ok=True)
-            _announce(settings, embedded, token, pids)
+            _announce(settings, embedded, token, pids, delivery)
             supervisor.run_forever()
         except _Stop:
             _say("\nstopping…")
@@ -313,7 +319,9 @@ def _publish_runtime(settings: Settings, token: str) -> None:
     _write_private(RUNTIME_FILE, runtime)
 
 
-def _announce(settings: Settings, embedded: list[str], token: str, workers: dict[str, int]) -> None:
+def _announce(
+    settings: Settings, embedded: list[str], token: str, workers: dict[str, int], delivery: int
+) -> None:
     def where(name: str, value: str) -> str:
         return f"{value} ({'embedded' if name in embedded else 'configured'})"
 
@@ -324,10 +332,16 @@ def _announce(settings: Settings, embedded: list[str], token: str, workers: dict
         f"  schema registry  {settings.registry_url}",
         f"  metrics          {settings.api_url}/metrics",
         f"  workers          {_workers_line(settings, workers)}",
+        f"  delivery         {_delivery_line(settings, delivery)}",
         f"  dev token        {token}  (enterprises {', '.join(_dev_enterprises(settings))})",
         "  traffic          switchboard simulate --duration 30",
     ]
     print("\n".join(["switchboard is up:", *lines, "ready; Ctrl-C stops everything"]), flush=True)
+
+
+def _delivery_line(settings: Settings, pid: int) -> str:
+    port = settings.delivery_web_port
+    return f"pid {pid}, metrics " + (f"http://127.0.0.1:{port}/metrics" if port else "off")
 
 
 def _workers_line(settings: Settings, workers: dict[str, int]) -> str:

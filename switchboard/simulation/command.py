@@ -11,8 +11,16 @@ from pathlib import Path
 from switchboard.console import usage_error
 from switchboard.settings import Settings
 from switchboard.simulation import runner
-from switchboard.simulation.runner import CALLS, CONTACT_CENTRE, DEALS, SCENARIOS
+from switchboard.simulation.runner import (
+    CALLS,
+    CONTACT_CENTRE,
+    DAY_SCENARIOS,
+    DEALS,
+    SCENARIOS,
+    VOICEBOT,
+)
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES
+from switchboard.simulation.voicebot import BotConfig
 
 ALL = "all"
 
@@ -33,12 +41,14 @@ async def run_simulation(
     agents: int | None = None,
     calls_per_hour: float | None = None,
     conversations_per_hour: float | None = None,
+    bot_calls_per_hour: float | None = None,
 ) -> int:
     """Simulates `rate` new calls and `deal_rate` new deals (default: a tenth of `rate`) per
     second for `duration` seconds, `speed` times faster than real time (0: as fast as
-    possible), and a contact centre; or, with `day`, that whole day of the contact centre. The
-    same `seed` gives the same events relative to the start. `expected` names the file for the
-    contact centre's ground truth. Returns the exit status."""
+    possible), a contact centre and its voice bot; or, with `day`, that whole day of the contact
+    centre and the bot. The same `seed` gives the same events relative to the start. `expected`
+    names the file for the contact centre's and the bot's ground truth. Returns the exit
+    status."""
     chosen = _scenarios(scenarios, day)
     problem = _problem(
         duration=duration,
@@ -50,6 +60,7 @@ async def run_simulation(
         expected=expected,
         calls_per_hour=calls_per_hour,
         conversations_per_hour=conversations_per_hour,
+        bot_calls_per_hour=bot_calls_per_hour,
     )
     if problem:
         return usage_error(problem)
@@ -64,6 +75,7 @@ async def run_simulation(
         )
     except ValueError as exc:
         return usage_error(str(exc))
+    bot = None if bot_calls_per_hour is None else BotConfig(calls_per_hour=bot_calls_per_hour)
     try:
         settings.require_kafka()
     except RuntimeError as exc:
@@ -79,14 +91,15 @@ async def run_simulation(
         scenarios=chosen,
         day=day,
         centre=centre,
+        bot=bot,
     )
     return await runner.run(settings, options, expected=Path(expected) if expected else None)
 
 
 def _scenarios(given: Sequence[str] | None, day: date | None) -> tuple[str, ...]:
-    """Every scenario by default; a day is the contact centre's."""
+    """Every scenario by default; a day is the contact centre's and its voice bot's."""
     if not given:
-        return (CONTACT_CENTRE,) if day else SCENARIOS
+        return DAY_SCENARIOS if day else SCENARIOS
     if ALL in given:
         return SCENARIOS
     return tuple(name for name in SCENARIOS if name in given)
@@ -103,6 +116,7 @@ def _problem(
     expected: str | None,
     calls_per_hour: float | None,
     conversations_per_hour: float | None,
+    bot_calls_per_hour: float | None = None,
 ) -> str | None:
     """Why these options cannot run together, or None."""
     for name, value in (("duration", duration), ("rate", rate)):
@@ -114,14 +128,18 @@ def _problem(
         ("deal-rate", deal_rate),
         ("calls-per-hour", calls_per_hour),
         ("conversations-per-hour", conversations_per_hour),
+        ("bot-calls-per-hour", bot_calls_per_hour),
     ):
         if maybe is not None and not maybe >= 0:
             return f"--{name} must not be negative, got {maybe:g}"
     if day and set(scenarios) & {CALLS, DEALS}:
-        return "--day simulates the contact centre only: use --scenario contact-centre"
+        return (
+            "--day simulates the contact centre and its voice bot only:"
+            " use --scenario contact-centre and/or --scenario voicebot"
+        )
     if expected:
-        if CONTACT_CENTRE not in scenarios:
-            return "--expected needs the contact-centre scenario"
+        if not set(scenarios) & {CONTACT_CENTRE, VOICEBOT}:
+            return "--expected needs the contact-centre scenario or the voicebot one"
         if CALLS in scenarios:
             # The calls scenario's queue events would count in the same KPIs, unforeseen.
             return "--expected needs the contact centre without the calls scenario"

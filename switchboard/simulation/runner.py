@@ -11,7 +11,8 @@ ahead of it (SWITCHBOARD_MAX_FUTURE_SEC), as it would a PBX with a broken clock.
 `speed` 0 sends everything as fast as the broker takes it; a live run then ends now, its calls
 in flight included. A `day` simulates that whole UTC day of the contact centre instead of
 starting now; with `expected`, the contact centre's ground truth (see
-switchboard.simulation.contact_centre.truth) is written there at the end.
+switchboard.simulation.contact_centre.truth) and the voice bot's (under "voicebot", see
+switchboard.simulation.voicebot.truth) are written there at the end.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ import random
 import signal
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from schemas import topics
 from schemas.publishing import ContractPublisher, connect_publisher
@@ -35,9 +36,11 @@ from switchboard.console import EXIT_FAILED, EXIT_OK
 from switchboard.kafka.publisher import PublishError
 from switchboard.settings import Settings
 from switchboard.simulation import Process, Scenario, SimEvent, Timeline
-from switchboard.simulation.contact_centre import CentreConfig, ContactCentre
+from switchboard.simulation.contact_centre import CentreConfig, ContactCentre, Window
+from switchboard.simulation.contact_centre.config import Handoff, queue_profiles
 from switchboard.simulation.deals import DealScenario
 from switchboard.simulation.telephony import DEFAULT_ENTERPRISES, TelephonyScenario
+from switchboard.simulation.voicebot import BotConfig, VoiceBot, visits_of
 
 # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C.
 EXIT_ABORTED = 130
@@ -48,11 +51,15 @@ _YIELD_EVERY_EVENTS = 256
 _ABORT_FLUSH_SEC = 5.0
 # New deals per new call unless --deal-rate says otherwise: deals are far rarer than calls.
 DEALS_PER_CALL = 0.1
-# The scenarios: Asterisk calls, master deals, and the contact centre with its ground truth.
-CALLS, DEALS, CONTACT_CENTRE = "calls", "deals", "contact-centre"
-SCENARIOS = (CALLS, DEALS, CONTACT_CENTRE)
+# The scenarios: Asterisk calls, master deals, the contact centre and the voice bot in front of
+# it, both with their ground truth.
+CALLS, DEALS, CONTACT_CENTRE, VOICEBOT = "calls", "deals", "contact-centre", "voicebot"
+SCENARIOS = (CALLS, DEALS, CONTACT_CENTRE, VOICEBOT)
+# A day simulates these unless told otherwise.
+DAY_SCENARIOS = (CONTACT_CENTRE, VOICEBOT)
 # A live contact centre is busier than a day's average, so that a short run shows traffic.
 LIVE_CALLS_PER_HOUR = 600.0
+LIVE_BOT_CALLS_PER_HOUR = 360.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ class SimulationOptions:
     day: date | None = None
     # The contact centre's scale; None: the defaults, busier for a live run.
     centre: CentreConfig | None = None
+    # The voice bot's traffic; None: the defaults, busier for a live run.
+    bot: BotConfig | None = None
 
     @property
     def deals_per_second(self) -> float:
@@ -93,6 +102,12 @@ class SimulationOptions:
     @property
     def centre_config(self) -> CentreConfig:
         return self.centre if self.centre is not None else default_centre(self.day)
+
+    @property
+    def bot_config(self) -> BotConfig:
+        if self.bot is not None:
+            return self.bot
+        return BotConfig() if self.day else BotConfig(calls_per_hour=LIVE_BOT_CALLS_PER_HOUR)
 
     def start_time(self, now: datetime) -> datetime:
         """When simulated time begins: now, or, sped up, early enough that the window of new
@@ -123,8 +138,12 @@ def build_timeline(
         deals = options.deals_per_second / scale
         scenarios.append(DealScenario(rng, start, deals, enterprises=tenants))
     processes: list[Process] = []
+    # The bot goes first: the contact centre takes in the callers it hands over.
+    bot = voice_bot(options, start) if VOICEBOT in options.scenarios else None
     if CONTACT_CENTRE in options.scenarios:
-        processes.append(contact_centre(options, start))
+        processes.append(contact_centre(options, start, bot.handoffs if bot else ()))
+    if bot is not None:
+        processes.append(bot)
     timeline = Timeline(rng, scenarios, until=options.simulated_seconds, processes=processes)
     return timeline, [*scenarios, *processes]
 
@@ -136,12 +155,39 @@ def timeline_span(options: SimulationOptions) -> float:
     return max((event.due for event in timeline), default=0.0)
 
 
-def contact_centre(options: SimulationOptions, start: datetime) -> ContactCentre:
+def contact_centre(
+    options: SimulationOptions, start: datetime, handoffs: Sequence[Handoff] = ()
+) -> ContactCentre:
     config, seed, tenants = options.centre_config, options.seed, options.enterprises
     if options.day:
-        return ContactCentre.day(options.day, config, seed=seed, enterprises=tenants)
+        return ContactCentre.day(
+            options.day, config, seed=seed, enterprises=tenants, handoffs=handoffs
+        )
     return ContactCentre.live(
-        start, options.simulated_seconds, config, seed=seed, enterprises=tenants
+        start,
+        options.simulated_seconds,
+        config,
+        seed=seed,
+        enterprises=tenants,
+        handoffs=handoffs,
+    )
+
+
+def voice_bot(options: SimulationOptions, start: datetime) -> VoiceBot:
+    """Each enterprise's bot, handing callers over to the contact centre's queues."""
+    config, seed, tenants = options.bot_config, options.seed, options.enterprises
+    queues = [profile.slug for profile in queue_profiles(options.centre_config.queues)]
+    if options.day:
+        return VoiceBot.day(
+            options.day,
+            config,
+            seed=seed,
+            enterprises=tenants,
+            queues=queues,
+            operators=Window.day(),
+        )
+    return VoiceBot.live(
+        start, options.simulated_seconds, config, seed=seed, enterprises=tenants, queues=queues
     )
 
 
@@ -159,6 +205,8 @@ def describe(options: SimulationOptions) -> str:
             f"a contact centre ({config.calls_per_hour:g} calls/h, {config.queues} queues,"
             f" {agents} per enterprise)"
         )
+    if VOICEBOT in options.scenarios:
+        parts.append(f"a voice bot ({options.bot_config.calls_per_hour:g} calls/h per enterprise)")
     when = f"on {options.day.isoformat()}" if options.day else f"for {options.duration:g} s"
     pace = f"{options.speed:g}x time" if options.paced else "as fast as possible"
     return (
@@ -167,9 +215,13 @@ def describe(options: SimulationOptions) -> str:
     )
 
 
-def write_truth(path: Path, centre: ContactCentre) -> None:
-    """The contact centre's expected KPIs as JSON: the same run always writes the same bytes."""
-    text = json.dumps(centre.truth(), indent=2, ensure_ascii=False)
+def write_truth(path: Path, centre: ContactCentre | None, bot: VoiceBot | None = None) -> None:
+    """The contact centre's expected KPIs, and the voice bot's figures under "voicebot", as
+    JSON: the same run always writes the same bytes."""
+    truth: dict[str, Any] = centre.truth() if centre is not None else {}
+    if bot is not None:
+        truth["voicebot"] = bot.truth(visits_of(centre) if centre is not None else ())
+    text = json.dumps(truth, indent=2, ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")
 
 
@@ -339,7 +391,7 @@ async def run(
     expected: Path | None = None,
 ) -> int:
     """Runs the simulation against the configured broker and registry; returns the exit status.
-    With `expected`, writes the contact centre's ground truth there once every event is sent."""
+    With `expected`, writes the ground truth there once every event is sent."""
     console = _Console(err)
     failures = _Failures(console)
     loop = asyncio.get_running_loop()
@@ -384,9 +436,10 @@ async def run(
     if simulation.aborted:
         return EXIT_ABORTED
     if expected is not None:
-        centre = next(s for s in sources if isinstance(s, ContactCentre))
+        centre = next((s for s in sources if isinstance(s, ContactCentre)), None)
+        bot = next((s for s in sources if isinstance(s, VoiceBot)), None)
         try:
-            write_truth(expected, centre)
+            write_truth(expected, centre, bot)
         except OSError as exc:
             console.line(f"error: cannot write the expected figures to {expected}: {exc}")
             return EXIT_FAILED

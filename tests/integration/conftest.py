@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from api.auth import create_token
+from integrations.config.secrets import generate_key
 from switchboard.runtime.embedded import start_broker
 from tests.support.pipeline import Pipeline
 from tests.support.stack import Process, launch_api
@@ -39,6 +40,8 @@ def api_url(
         "DATABASE_URL": api_database_url,
         "KAFKA_BOOTSTRAP_SERVERS": broker,
         "SWITCHBOARD_HOME": str(tmp_path_factory.mktemp("api-home")),
+        # Integration configs hold secrets, stored encrypted with it (contract section 8).
+        "SWITCHBOARD_SECRET_KEY": generate_key(),
     }
     api, url = launch_api(env, tmp_path_factory.mktemp("api") / "api.log")
     yield url

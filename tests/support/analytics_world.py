@@ -25,7 +25,14 @@ from streams.contact_centre.queue_sessions import Outcome, QueueSession
 from streams.contact_centre.responses import Response
 from streams.telephony.agent_states import AgentSpan, AgentState
 from tests.support.analytics_facts import Facts, RingNoAnswer, insert_dimension, write
-from tests.support.api import Client, bearer, get_json, serve_settings, settings_for
+from tests.support.api import (
+    Client,
+    bearer,
+    get_json,
+    seeded_database,
+    serve_settings,
+    settings_for,
+)
 from tests.support.clock import ANALYTICS_T0 as T0
 from tests.support.sessions import queue_session
 
@@ -183,12 +190,7 @@ async def _seed(conn: asyncpg.Connection) -> None:
 
 @pytest_asyncio.fixture(scope="module")
 async def world(make_database: Callable[[], str]) -> AsyncIterator[World]:
-    url = make_database()
-    conn = await asyncpg.connect(url)
-    try:
-        await _seed(conn)
-    finally:
-        await conn.close()
+    url = await seeded_database(make_database, _seed)
     tokens = {
         name: bearer(await create_token(url, enterprises, name))
         for name, enterprises in (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -46,6 +46,19 @@ async def get_json(client: Client, path: str, headers: dict[str, str], status: i
     assert response.status == status, body
     assert response.content_type == "application/json"
     return body
+
+
+async def seeded_database(
+    make_database: Callable[[], str], seed: Callable[[asyncpg.Connection], Awaitable[object]]
+) -> str:
+    """A fresh migrated database (`make_database`), filled by `seed` on one connection."""
+    url = make_database()
+    conn = await asyncpg.connect(url)
+    try:
+        await seed(conn)
+    finally:
+        await conn.close()
+    return url
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -21,14 +21,14 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from switchboard.simulation import SimEvent, millisecond_start
-from switchboard.simulation.contact_centre.config import CentreConfig, Window
+from switchboard.simulation.contact_centre.config import CentreConfig, Handoff, Window
 from switchboard.simulation.contact_centre.enterprise import EnterpriseCentre
 from switchboard.simulation.contact_centre.ledger import Ledger
 from switchboard.simulation.contact_centre.render import TOPICS, run_namespace
 from switchboard.simulation.contact_centre.truth import ground_truth
 from switchboard.simulation.pbx import enterprise_profile
 
-__all__ = ["CentreConfig", "ContactCentre", "Window"]
+__all__ = ["CentreConfig", "ContactCentre", "Handoff", "Window"]
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -48,6 +48,7 @@ class ContactCentre:
         seed: int,
         enterprises: Sequence[str],
         range_end_ms: int | None = None,
+        handoffs: Sequence[Handoff] = (),
     ) -> None:
         if not enterprises:
             raise ValueError("at least one enterprise is needed")
@@ -55,19 +56,40 @@ class ContactCentre:
         self.window = window
         namespace = run_namespace(seed, self.start)
         self._centres = [
-            EnterpriseCentre(enterprise_profile(e, i), config, window, self.start, seed, namespace)
+            EnterpriseCentre(
+                enterprise_profile(e, i),
+                config,
+                window,
+                self.start,
+                seed,
+                namespace,
+                [h for h in handoffs if h.enterprise_id == e],
+            )
             for i, e in enumerate(enterprises)
         ]
         self._range_end_ms = range_end_ms
 
     @classmethod
     def day(
-        cls, day: date, config: CentreConfig, *, seed: int, enterprises: Sequence[str]
+        cls,
+        day: date,
+        config: CentreConfig,
+        *,
+        seed: int,
+        enterprises: Sequence[str],
+        handoffs: Sequence[Handoff] = (),
     ) -> ContactCentre:
-        """The whole UTC day `day`: the truth covers [day 00:00, next day 00:00)."""
+        """The whole UTC day `day`: the truth covers [day 00:00, next day 00:00). `handoffs`
+        are callers put through from outside (a voice bot's transfers)."""
         start = datetime.combine(day, time(0), tzinfo=UTC)
         return cls(
-            start, Window.day(), config, seed=seed, enterprises=enterprises, range_end_ms=DAY_MS
+            start,
+            Window.day(),
+            config,
+            seed=seed,
+            enterprises=enterprises,
+            range_end_ms=DAY_MS,
+            handoffs=handoffs,
         )
 
     @classmethod
@@ -79,9 +101,17 @@ class ContactCentre:
         *,
         seed: int,
         enterprises: Sequence[str],
+        handoffs: Sequence[Handoff] = (),
     ) -> ContactCentre:
         """Open from `start` for `seconds` of simulated time."""
-        return cls(start, Window.live(seconds), config, seed=seed, enterprises=enterprises)
+        return cls(
+            start,
+            Window.live(seconds),
+            config,
+            seed=seed,
+            enterprises=enterprises,
+            handoffs=handoffs,
+        )
 
     @property
     def ledgers(self) -> list[Ledger]:

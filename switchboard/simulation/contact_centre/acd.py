@@ -307,6 +307,14 @@ class Acd(OnTheFloor):
         else:
             self._sched.after(ms(rng.uniform(2, 12)), partial(self._enqueue, call, queue))
 
+    def handoff(self, call_id: str, phone: str, queue_id: str) -> None:
+        """A caller a voice bot transfers: the call is already up, it goes straight to the
+        queue, no IVR."""
+        call = Call(call_id, phone, trunk=self._rng.choice(self._out.enterprise.trunks))
+        self._ledger.calls += 1
+        self._call_event(call, "start")
+        self._enqueue(call, self.queues[queue_id])
+
     def _enqueue(self, call: Call, queue: QueueState) -> None:
         rng, now = self._rng, self._sched.now
         profile = queue.profile

@@ -164,6 +164,18 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Handoff:
+    """A caller put through to a queue from outside the ACD (a voice bot's transfer): the
+    same call, already on the PBX, entering `queue_slug`'s queue at `at_ms`."""
+
+    enterprise_id: str
+    call_id: str
+    phone_number: str
+    queue_slug: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
 class Behaviour:
     """How often callers, agents and customers do each thing (probabilities, medians in s)."""
 

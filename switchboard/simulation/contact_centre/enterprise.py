@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from functools import partial
 
@@ -18,6 +18,7 @@ from switchboard.simulation.contact_centre.config import (
     DEPARTMENTS,
     TOPICS,
     CentreConfig,
+    Handoff,
     Window,
     queue_profiles,
 )
@@ -48,6 +49,7 @@ class EnterpriseCentre:
         start: datetime,
         seed: int,
         namespace: uuid.UUID,
+        handoffs: Sequence[Handoff] = (),
     ) -> None:
         # The decisions depend on the seed alone, the identifiers also on the start.
         self._rng = random.Random(f"{seed}/{enterprise.id}")
@@ -72,6 +74,7 @@ class EnterpriseCentre:
             startup_ms=(2 * SECOND, 60 * SECOND) if window.shaped else (SECOND, 5 * SECOND),
         )
         self._digital = Digital(floor, self._acd, window)
+        self._handoffs = tuple(handoffs)
         self.stopped = False
         self._began = False
         self.last_ms = 0
@@ -95,6 +98,8 @@ class EnterpriseCentre:
         self._acd.plan()
         self._arrivals(self._config.calls_per_hour, self._acd.arrival)
         self._arrivals(self._config.digital_per_hour, self._digital.arrival)
+        for handoff in self._handoffs:
+            self._sched.at(handoff.at_ms, partial(self._handoff, handoff))
         yield from self._taken()
         while self._sched.step():
             yield from self._taken()
@@ -106,6 +111,13 @@ class EnterpriseCentre:
         if events:
             self.last_ms = self._sched.now
         return events
+
+    def _handoff(self, handoff: Handoff) -> None:
+        if not self.stopped:
+            enterprise_id = self.ledger.enterprise_id
+            self._acd.handoff(
+                handoff.call_id, handoff.phone_number, queue_id(enterprise_id, handoff.queue_slug)
+            )
 
     def _arrivals(self, per_hour: float, arrive: Callable[[], None]) -> None:
         """A Poisson process shaped by the time of day, by thinning: candidates come at the

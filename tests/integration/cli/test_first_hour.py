@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +16,11 @@ from click.testing import CliRunner
 
 from api.auth import list_tokens
 from switchboard.cli.main import SETTING_COMMANDS, main
-from switchboard.runtime.embedded import free_port
 from switchboard.settings import Settings
 from tests.support.paths import EXAMPLES
 from tests.support.pipeline import Pipeline
 from tests.support.stack import produce, wait_until
+from tests.support.up import start_up, stop_up
 
 pytestmark = pytest.mark.integration
 
@@ -96,39 +95,6 @@ def test_the_worker_and_produce_log_json_lines_only(pipeline: Pipeline, tmp_path
     log = worker.log_path.read_text()
     assert_json_lines(log, "worker")
     assert "Starting..." not in log and "+----" not in log
-
-
-def start_up(home: Path, bootstrap: str) -> tuple[subprocess.Popen[bytes], dict[str, object]]:
-    """`switchboard up` on `home`'s embedded database, its output in home/up.out and up.err."""
-    env = {
-        **os.environ,
-        "SWITCHBOARD_HOME": str(home),
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "SWITCHBOARD_API_PORT": str(free_port()),
-        "SWITCHBOARD_WORKER_WEB_PORT": "0",
-    }
-    for own in ("DATABASE_URL", "SCHEMA_REGISTRY_URL", "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO"):
-        env.pop(own, None)  # `up`'s embedded database and its own registry credential
-    with (home / "up.out").open("wb") as out, (home / "up.err").open("wb") as err:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "switchboard", "up"], env=env, stdout=out, stderr=err
-        )
-    runtime = home / "runtime.json"
-    try:
-        wait_until(runtime.exists, timeout=180, what="up to publish runtime.json")
-    except AssertionError:
-        up.kill()
-        up.wait()
-        raise AssertionError((home / "up.err").read_text()[-5000:]) from None
-    return up, json.loads(runtime.read_text())
-
-
-def stop_up(up: subprocess.Popen[bytes], home: Path) -> tuple[str, str]:
-    up.send_signal(signal.SIGINT)
-    up.wait(timeout=120)
-    out, err = (home / "up.out").read_text(), (home / "up.err").read_text()
-    assert up.returncode == 0, err[-3000:]
-    return out, err
 
 
 def test_up_logs_json_and_keeps_its_tokens_across_runs(fresh_broker: str, tmp_path: Path) -> None:

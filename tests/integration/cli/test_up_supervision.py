@@ -226,7 +226,7 @@ def test_up_with_two_workers_runs_both_restarts_the_killed_one_and_stops_both(
     settings = {"SWITCHBOARD_TOPIC_PARTITIONS": "1", "SWITCHBOARD_WORKER_WEB_PORT": "0"}
     up = start_up(database_url=make_database(), workers=2, settings=settings).wait_ready()
     before = up.marks()
-    assert {"broker", "api", "worker-1", "worker-2"} == before.keys()
+    assert {"broker", "api", "worker-1", "worker-2", "deliver"} == before.keys()
     [line] = [line for line in up.output().splitlines() if line.startswith("  workers ")]
     assert line.split(None, 1)[1] == (
         f"2 in consumer group switchboard: worker-1 (pid {before['worker-1'].pid}),"

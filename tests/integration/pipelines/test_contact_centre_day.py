@@ -11,81 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from api.auth import create_token
-from schemas.topics import INPUT_TOPIC_NAMES
-from switchboard.kafka.lag import consumer_lag
 from tests.support.pipeline import Pipeline
-from tests.support.stack import launch_api, wait_until
+from tests.support.simulated_day import (
+    TEN_YEARS_SEC,
+    api_over,
+    assert_every_figure_matches,
+    drained,
+    simulate,
+    verify_wrong,
+)
+from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.integration
 
 DAY = "2026-11-20"
 SEED = 7
-# The day is history by the time the test runs: the grace period must not turn it away.
-TEN_YEARS_SEC = str(10 * 365 * 24 * 3600)
 
 
 def simulate_day(pipeline: Pipeline, truth: Path, home: Path) -> str:
-    command = [
-        sys.executable,
-        "-m",
-        "switchboard",
-        "simulate",
-        "--scenario",
-        "contact-centre",
-        "--day",
-        DAY,
-        "--seed",
-        str(SEED),
-        "--speed",
-        "0",
-        "--enterprise",
-        "0367",
-        "--enterprise",
-        "0412",
-        "--expected",
-        str(truth),
-    ]
-    result = subprocess.run(
-        command,
-        env={
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": pipeline.bootstrap,
-            "SCHEMA_REGISTRY_URL": pipeline.registry_url,
-            "SWITCHBOARD_HOME": str(home),
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
-def drained(bootstrap: str, group: str) -> bool:
-    lags = consumer_lag(bootstrap, group, INPUT_TOPIC_NAMES)
-    return bool(lags) and all(p.lag == 0 for p in lags if p.end > 0)
-
-
-def verify(truth: Path, api_url: str, token: str) -> subprocess.CompletedProcess[str]:
-    """`switchboard verify`, as a newcomer runs it against the API."""
-    port = api_url.rsplit(":", 1)[1]
-    command = [sys.executable, "-m", "switchboard", "verify", str(truth), "--token", token]
-    return subprocess.run(
-        [*command, "--api-port", port],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    options = ["--scenario", "contact-centre", "--day", DAY, "--seed", str(SEED), "--speed", "0"]
+    options += ["--enterprise", "0367", "--enterprise", "0412", "--expected", str(truth)]
+    return simulate(pipeline, options, home)
 
 
 def test_a_simulated_day_reads_back_as_the_simulators_ground_truth(
@@ -100,23 +51,13 @@ def test_a_simulated_day_reads_back_as_the_simulators_ground_truth(
 
     enterprises = list(truth["enterprises"])
     token = asyncio.run(create_token(pipeline.database_url, enterprises, "day test"))
-    env = {"DATABASE_URL": pipeline.database_url, "SWITCHBOARD_HOME": str(tmp_path / "api-home")}
-    api, api_url = launch_api(env, tmp_path / "api.log")
-    try:
-        agrees = verify(truth_path, api_url, token)
-        assert agrees.returncode == 0, agrees.stdout[-5000:] + agrees.stderr[-3000:]
-        assert agrees.stdout.endswith(f"every figure matches (2 enterprises, {truth_path})\n")
+    with api_over(pipeline, tmp_path) as api_url:
+        assert_every_figure_matches(truth_path, api_url, token, enterprises=2)
 
         # One figure off: named, with both values, and the status says so.
         enterprise = enterprises[0]
         offered = truth["enterprises"][enterprise]["kpis"]["offered"]
         truth["enterprises"][enterprise]["kpis"]["offered"] = offered + 1
-        wrong_path = tmp_path / "wrong.json"
-        wrong_path.write_text(json.dumps(truth))
-        differs = verify(wrong_path, api_url, token)
-        assert differs.returncode == 1, differs.stderr[-3000:]
-        line = f"{enterprise} kpis offered: expected {offered + 1}, got {offered}"
-        assert line in differs.stdout.splitlines()
-        assert differs.stdout.splitlines()[-1].startswith("1 mismatch (")
-    finally:
-        api.stop()
+        lines = verify_wrong(truth, tmp_path / "wrong.json", api_url, token)
+        assert f"{enterprise} kpis offered: expected {offered + 1}, got {offered}" in lines
+        assert lines[-1].startswith("1 mismatch (")

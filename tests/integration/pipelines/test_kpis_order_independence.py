@@ -9,55 +9,41 @@ the examples share a database without sharing a row.
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from api.auth import create_token
-from schemas.topics import topic
 from sinks.contact_centre.digital_messages import write_messages
 from sinks.contact_centre.outcomes import write_outcomes
-from sinks.reference.dimensions import write_dimension_events
 from sinks.telephony.agent_events import write_agent_events
 from sinks.telephony.queue_events import write_queue_events
 from streams.contact_centre.digital_messages import MessageEvent
 from streams.contact_centre.outcomes import OutcomeEvent
-from streams.reference.dimensions import DimensionEvent, parse_dimension_masters
-from streams.runtime.dedup_keys import dedup_key
+from streams.reference.dimensions import DimensionEvent
 from streams.telephony.agent_states import AgentEvent
 from streams.telephony.queue import QueueEvent
 from switchboard.cli.verify import compare_figures
-from switchboard.settings import Settings
 from switchboard.simulation.contact_centre import ContactCentre
 from switchboard.simulation.contact_centre.config import CentreConfig
+from tests.support.any_order import Sink, any_delivery, write_dimensions, write_in_any_order
 from tests.support.api import bearer, serve_settings, settings_for
 
 pytestmark = pytest.mark.integration
 
 ENTERPRISE = "0367"
-MASTERS = parse_dimension_masters(Settings().dimension_masters)
-Write = Callable[[asyncpg.Connection, Sequence[Any]], Awaitable[object]]
-
-
-async def _dimensions(conn: asyncpg.Connection, events: Sequence[DimensionEvent]) -> object:
-    return await write_dimension_events(conn, events, masters=MASTERS)
 
 
 # The analytics topics, as streams.app wires them: how a record becomes an event, and its sink.
-SINKS: dict[str, tuple[Callable[[str, dict[str, Any]], Any], Write]] = {
+SINKS: dict[str, Sink] = {
     "telephony.queue": (QueueEvent.from_record, write_queue_events),
     "telephony.agents": (AgentEvent.from_record, write_agent_events),
     "digital.messages": (MessageEvent.from_record, write_messages),
     "crm.outcomes": (OutcomeEvent.from_record, write_outcomes),
-    "reference.dimensions": (DimensionEvent.from_record, _dimensions),
+    "reference.dimensions": (DimensionEvent.from_record, write_dimensions),
 }
 
 
@@ -91,36 +77,6 @@ def as_tenant(tenant: str, record: dict[str, Any]) -> dict[str, Any]:
     return renamed
 
 
-def deliveries(
-    events: Sequence[tuple[str, dict[str, Any]]], rng: random.Random, duplicates: float
-) -> list[tuple[str, dict[str, Any]]]:
-    delivered = list(events) + [e for e in events if rng.random() < duplicates]
-    rng.shuffle(delivered)
-    return delivered
-
-
-def batches(delivered: list[Any], rng: random.Random, count: int) -> Iterator[list[Any]]:
-    cuts = sorted(rng.sample(range(1, len(delivered)), count - 1)) if count > 1 else []
-    for start, end in zip([0, *cuts], [*cuts, len(delivered)], strict=True):
-        yield delivered[start:end]
-
-
-async def write(database_url: str, batch: list[tuple[str, dict[str, Any]]]) -> None:
-    """One batch as the worker writes it: per topic, in arrival order, one transaction each."""
-    by_topic: dict[str, list[Any]] = defaultdict(list)
-    for name, record in batch:
-        to_event, _ = SINKS[name]
-        key = dedup_key(record, topic(name).key_of(record) or "")
-        by_topic[name].append(to_event(key, record))
-    conn = await asyncpg.connect(database_url)
-    try:
-        for name, events in by_topic.items():
-            async with conn.transaction():
-                await SINKS[name][1](conn, events)
-    finally:
-        await conn.close()
-
-
 async def read(database_url: str, tenant: str, truth: dict[str, Any]) -> dict[str, Any]:
     token = await create_token(database_url, [tenant], "order test")
     window = {"from": truth["from"], "to": truth["to"]}
@@ -133,17 +89,7 @@ async def read(database_url: str, tenant: str, truth: dict[str, Any]) -> dict[st
     return answers
 
 
-@settings(
-    max_examples=5,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    # A seed, not st.randoms(): shuffling a day draws more data than Hypothesis wants to shrink.
-    seed=st.integers(min_value=0, max_value=2**32),
-    duplicates=st.sampled_from([0.0, 0.1, 0.5]),
-    batch_count=st.integers(min_value=1, max_value=25),
-)
+@any_delivery
 def test_any_order_duplication_and_batching_gives_the_same_kpis(
     day: Day,
     database_url: str,
@@ -152,14 +98,13 @@ def test_any_order_duplication_and_batching_gives_the_same_kpis(
     batch_count: int,
 ) -> None:
     events, expected = day
-    rng = random.Random(seed)
     tenant = f"t-{uuid.uuid4().hex[:10]}"
     mine = [(name, as_tenant(tenant, record)) for name, record in events]
-    delivered = deliveries(mine, rng, duplicates)
 
     async def run() -> dict[str, Any]:
-        for batch in batches(delivered, rng, batch_count):
-            await write(database_url, batch)
+        await write_in_any_order(
+            database_url, SINKS, mine, seed=seed, duplicates=duplicates, batch_count=batch_count
+        )
         return await read(database_url, tenant, expected)
 
     answers = asyncio.run(run())

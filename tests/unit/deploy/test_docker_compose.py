@@ -21,7 +21,7 @@ from tests.support.paths import REPO
 
 ROOT = REPO
 COMPOSE = ROOT / "docker-compose.yml"
-SWITCHBOARD_ROLES = {"migrate": "migrate", "worker": "worker", "api": "api"}
+SWITCHBOARD_ROLES = {"migrate": "migrate", "worker": "worker", "api": "api", "delivery": "deliver"}
 CONTRACT_VARIABLES = {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "SCHEMA_REGISTRY_URL"}
 
 
@@ -152,7 +152,7 @@ def test_the_image_runs_the_api_as_an_unprivileged_user() -> None:
 def test_docker_compose_accepts_the_file() -> None:
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
-        env={**os.environ, "POSTGRES_PASSWORD": "test"},
+        env={**os.environ, "POSTGRES_PASSWORD": "test", "SWITCHBOARD_SECRET_KEY": "test"},
         capture_output=True,
         text=True,
         check=False,

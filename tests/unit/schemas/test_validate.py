@@ -34,6 +34,7 @@ from schemas.validate import (
 )
 from streams.contact_centre.queue_thresholds import parse_seconds
 from streams.reference.dimensions import QUEUE_THRESHOLDS
+from tests.unit.schemas.voicebot_records import VOICEBOT_VALID
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 COMMON = {"event_id": "e1", "source_system": "unit", "occurred_at": NOW}
@@ -93,6 +94,7 @@ VALID: dict[str, dict[str, Any]] = {
         "attributes": {},
     },
     **{t.name: DEAL for t in DOMAIN_TOPICS},
+    **VOICEBOT_VALID,
 }
 
 

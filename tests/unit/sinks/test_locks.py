@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, cast
 
 import asyncpg
@@ -32,6 +33,15 @@ def test_a_kind_outside_the_global_order_is_refused() -> None:
         locks.lock_keys("invented", [("x",)])
 
 
+def voicebot_lock(
+    kind: str,
+) -> Callable[[asyncpg.Connection, Iterable[tuple[str, ...]]], Awaitable[None]]:
+    async def take(conn: asyncpg.Connection, keys: Iterable[tuple[str, ...]]) -> None:
+        await locks.lock_voicebot(conn, kind, keys)
+
+    return take
+
+
 async def test_every_lock_names_a_kind_of_the_global_order_and_no_keys_take_none() -> None:
     recorder = Recorder()
     conn = cast(asyncpg.Connection, recorder)
@@ -43,6 +53,16 @@ async def test_every_lock_names_a_kind_of_the_global_order_and_no_keys_take_none
         (locks.lock_queues, [("0367", "support")]),
         (locks.lock_outcomes, ["1700000000.1"]),
         (locks.lock_deals, ["D-1"]),
+        *(
+            (voicebot_lock(kind), [("0367", key)])
+            for kind, key in (
+                ("voicebot_call", "c-1"),
+                ("voicebot_prompt", "tyres-v3.2"),
+                ("voicebot_ab_test", "greeting"),
+                ("voicebot_customer", "+79991234567"),
+                ("voicebot_day", "2026-12-06"),
+            )
+        ),
     ]
     for take, keys in takers:
         await take(conn, keys)

@@ -1,0 +1,1 @@
+"""CRM integrations against real PostgreSQL and a real fake CRM over loopback (section 8)."""

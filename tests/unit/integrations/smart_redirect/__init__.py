@@ -1,0 +1,1 @@
+"""Unit tests of the smart redirect's manager cache (integrations/smart_redirect)."""

@@ -1,0 +1,1 @@
+"""Unit tests of the integrations' outbox rules that need no database."""
