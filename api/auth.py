@@ -27,7 +27,7 @@ import asyncpg
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from api.errors import forbidden, unauthorized
+from api.errors import forbidden, not_found, unauthorized
 from api.keys import POOL
 
 Scope = frozenset[str]
@@ -304,9 +304,16 @@ def require_enterprises(request: web.Request, enterprises: Iterable[str]) -> Non
         raise forbidden(f"enterprise {', '.join(outside)} is outside this token's enterprises")
 
 
-def requested_enterprises(request: web.Request, requested: Iterable[str]) -> list[str]:
+def requested_enterprises(
+    request: web.Request, requested: Iterable[str], *, outside_is_missing: bool = False
+) -> list[str]:
     """The enterprises a list asks for, every one of the token's when it names none; 403 for
-    any outside the token's scope."""
+    any outside the token's scope, or, with `outside_is_missing`, 404 as for an enterprise that
+    does not exist (the voice-bot routes; the older ones keep their documented 403)."""
     named = set(requested)
-    require_enterprises(request, named)
+    if outside_is_missing:
+        if named - token_scope(request):
+            raise not_found("no such enterprise")
+    else:
+        require_enterprises(request, named)
     return sorted(named or token_scope(request))

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from api.analytics.voicebot.ab import ab_test, ab_tests
 from api.auth import requested_enterprises
-from api.contract.replies import FORBIDDEN, INVALID_PARAMETER, NOT_FOUND
+from api.contract.replies import INVALID_PARAMETER, NOT_FOUND
 from api.contract.route import Reply, endpoint
 from api.errors import not_found
 from api.json import json_response
@@ -50,7 +50,7 @@ verdict as provisional."""
     summary="Prompt A/B tests that ran in a range, with each variant's figures and the verdict",
     description="The tests that ran at some time in [from, to), newest first; each test's"
     f" figures are over its whole span, not the range.\n\n{VERDICT}",
-    responses={200: Reply("The tests.", AbTests), 400: INVALID_PARAMETER, 403: FORBIDDEN},
+    responses={200: Reply("The tests.", AbTests), 400: INVALID_PARAMETER, 404: NOT_FOUND},
 )
 async def list_ab_tests(request: web.Request, query: BotParams) -> web.Response:
     scope = query.scoped(request)
@@ -69,12 +69,11 @@ async def list_ab_tests(request: web.Request, query: BotParams) -> web.Response:
     responses={
         200: Reply("The test.", AbTest),
         400: INVALID_PARAMETER,
-        403: FORBIDDEN,
         404: NOT_FOUND,
     },
 )
 async def get_ab_test(request: web.Request, path: TestPath, query: DetailParams) -> web.Response:
-    enterprises = requested_enterprises(request, query.enterprises)
+    enterprises = requested_enterprises(request, query.enterprises, outside_is_missing=True)
     async with snapshot(request.config_dict[POOL]) as conn:
         found = await ab_test(conn, path.test_name, enterprises)
     if found is None:

@@ -19,7 +19,7 @@ from api.analytics.voicebot.calls import (
 )
 from api.auth import requested_enterprises
 from api.contract.fields import CursorOf, utc
-from api.contract.replies import FORBIDDEN, INVALID_PARAMETER, NOT_FOUND
+from api.contract.replies import INVALID_PARAMETER, NOT_FOUND
 from api.contract.route import Reply, endpoint
 from api.errors import not_found
 from api.json import json_response
@@ -61,7 +61,7 @@ class CallQuery(CallListParams):
     tag="voicebot",
     summary="The bot's calls that started in a range, newest first, a page at a time",
     description="Keyset pagination: follow `next_cursor` until it is null.",
-    responses={200: Reply("A page of calls.", BotCallPage), 400: INVALID_PARAMETER, 403: FORBIDDEN},
+    responses={200: Reply("A page of calls.", BotCallPage), 400: INVALID_PARAMETER, 404: NOT_FOUND},
 )
 async def get_calls(request: web.Request, query: CallQuery) -> web.Response:
     scope = query.scoped(request)
@@ -85,12 +85,11 @@ async def get_calls(request: web.Request, query: CallQuery) -> web.Response:
     responses={
         200: Reply("The call.", BotCallDetail),
         400: INVALID_PARAMETER,
-        403: FORBIDDEN,
         404: NOT_FOUND,
     },
 )
 async def get_call(request: web.Request, path: CallPath, query: DetailParams) -> web.Response:
-    enterprises = requested_enterprises(request, query.enterprises)
+    enterprises = requested_enterprises(request, query.enterprises, outside_is_missing=True)
     async with snapshot(request.config_dict[POOL]) as conn:
         found = await call_detail(conn, path.call_id, enterprises)
     if found is None:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from api.analytics.voicebot.costs import Costs, costs
 from api.analytics.voicebot.groups import key_json, ordered
-from api.contract.replies import FORBIDDEN, INVALID_PARAMETER
+from api.contract.replies import INVALID_PARAMETER, NOT_FOUND
 from api.contract.route import Reply, endpoint
 from api.json import json_response
 from api.keys import POOL
@@ -30,7 +30,7 @@ from api.snapshot import snapshot
     responses={
         200: Reply("The costs, or their groups with `group_by`.", CostsModel | CostGroups),
         400: INVALID_PARAMETER,
-        403: FORBIDDEN,
+        404: NOT_FOUND,
     },
 )
 async def get_costs(request: web.Request, query: GroupedParams) -> web.Response:

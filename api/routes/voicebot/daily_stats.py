@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.analytics.voicebot.daily import days
-from api.contract.replies import FORBIDDEN, INVALID_PARAMETER
+from api.contract.replies import INVALID_PARAMETER, NOT_FOUND
 from api.contract.route import Reply, endpoint
 from api.json import json_response
 from api.keys import POOL
@@ -24,7 +24,7 @@ from api.snapshot import snapshot
     " started on it: a day counts the calls that started in it. UTC days of one enterprise are"
     " the stream's voicebot.daily_stats rows; other zones and several enterprises are computed"
     " from the calls, with the same definitions.",
-    responses={200: Reply("The days.", Days), 400: INVALID_PARAMETER, 403: FORBIDDEN},
+    responses={200: Reply("The days.", Days), 400: INVALID_PARAMETER, 404: NOT_FOUND},
 )
 async def get_daily_stats(request: web.Request, query: DayParams) -> web.Response:
     scope = query.scoped(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.analytics.voicebot.handoffs import handoffs
-from api.contract.replies import FORBIDDEN, INVALID_PARAMETER
+from api.contract.replies import INVALID_PARAMETER, NOT_FOUND
 from api.contract.route import Reply, endpoint
 from api.json import json_response
 from api.keys import POOL
@@ -26,7 +26,7 @@ from api.snapshot import snapshot
     " answered, abandoned (after short_abandon_sec), shortAbandoned, flowOut, blocked; asaSec"
     " is Σ wait of the answered ÷ answered. `waiting`: sessions without an outcome yet;"
     " `unmatched`: handoffs without a queue session.",
-    responses={200: Reply("The handoffs.", Handoffs), 400: INVALID_PARAMETER, 403: FORBIDDEN},
+    responses={200: Reply("The handoffs.", Handoffs), 400: INVALID_PARAMETER, 404: NOT_FOUND},
 )
 async def get_handoffs(request: web.Request, query: BotParams) -> web.Response:
     scope = query.scoped(request)

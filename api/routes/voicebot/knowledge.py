@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.auth import requested_enterprises
 from api.contract.fields import Enterprises, OptionalTime, Text, refuse
-from api.contract.replies import FORBIDDEN, INVALID_PARAMETER, error_reply
+from api.contract.replies import INVALID_PARAMETER, NOT_FOUND, error_reply
 from api.contract.route import Reply, endpoint
 from api.errors import ApiError, invalid_parameter
 from api.json import json_response
@@ -58,7 +58,7 @@ class KnowledgeSearchParams(BaseModel):
     enterprises: Enterprises = Field(
         (),
         validation_alias="enterprise_id",
-        description="Repeatable. Default: every enterprise of the token; any other is 403.",
+        description="Repeatable. Default: every enterprise of the token; any other is 404.",
     )
     # Section 9: every voice-bot route takes them. Articles are not dated: they narrow nothing.
     start: OptionalTime = Field(
@@ -124,7 +124,7 @@ def unavailable(reason: str) -> ApiError:
     responses={
         200: Reply("The nearest chunks.", KnowledgeResults),
         400: INVALID_PARAMETER,
-        403: FORBIDDEN,
+        404: NOT_FOUND,
         503: error_reply(
             "The database is unavailable (`unavailable`), or search is not set up here"
             f" (`{UNAVAILABLE_CODE}`): the database has no pgvector, or the API has no"
@@ -133,7 +133,7 @@ def unavailable(reason: str) -> ApiError:
     },
 )
 async def search_knowledge(request: web.Request, query: KnowledgeSearchParams) -> web.Response:
-    enterprises = requested_enterprises(request, query.enterprises)
+    enterprises = requested_enterprises(request, query.enterprises, outside_is_missing=True)
     if not query.q.strip():
         raise invalid_parameter("q", "a question is needed")
     settings = request.config_dict[SETTINGS]

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from api.analytics.voicebot.groups import key_json, ordered
 from api.analytics.voicebot.latency import Distribution, empty, latency
-from api.contract.replies import FORBIDDEN, INVALID_PARAMETER
+from api.contract.replies import INVALID_PARAMETER, NOT_FOUND
 from api.contract.route import Reply, endpoint
 from api.json import json_response
 from api.keys import POOL
@@ -34,7 +34,7 @@ def _components(found: dict[str, Distribution]) -> dict[str, object]:
     responses={
         200: Reply("The components, or their groups with `group_by`.", Latency | LatencyGroups),
         400: INVALID_PARAMETER,
-        403: FORBIDDEN,
+        404: NOT_FOUND,
     },
 )
 async def get_latency(request: web.Request, query: GroupedParams) -> web.Response:

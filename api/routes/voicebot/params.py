@@ -1,6 +1,6 @@
 """The query strings of the `/api/voicebot/...` routes, as models.
 
-Every route takes `enterprise_id` (repeatable; within the token's enterprises, else 403) and a
+Every route takes `enterprise_id` (repeatable; within the token's enterprises, else 404) and a
 half-open range `from`, `to` (missing bounds are the current day, as every analytics route's:
 api.analytics.range); the routes that count days add `tz`, in which the days and the defaults
 are then taken.
@@ -57,7 +57,7 @@ class BotParams(BaseModel):
     enterprises: Enterprises = Field(
         (),
         validation_alias="enterprise_id",
-        description="Repeatable. Default: every enterprise of the token; any other is 403.",
+        description="Repeatable. Default: every enterprise of the token; any other is 404.",
     )
     start: OptionalTime = Field(
         None,
@@ -94,10 +94,12 @@ class BotParams(BaseModel):
         return self
 
     def scoped(self, request: web.Request) -> BotScope:
-        """The scope these parameters ask, within the request's token scope (else 403)."""
+        """The scope these parameters ask, within the request's token scope (else 404)."""
         assert self.start is not None and self.end is not None  # resolved on validation
         return BotScope(
-            enterprises=tuple(requested_enterprises(request, self.enterprises)),
+            enterprises=tuple(
+                requested_enterprises(request, self.enterprises, outside_is_missing=True)
+            ),
             start=self.start,
             end=self.end,
             zone=self.zone(),
@@ -146,7 +148,7 @@ class DetailParams(BaseModel):
     enterprises: Enterprises = Field(
         (),
         validation_alias="enterprise_id",
-        description="Repeatable. Default: every enterprise of the token; any other is 403."
+        description="Repeatable. Default: every enterprise of the token; any other is 404."
         " Where several of them hold one of this name, the first by enterprise_id answers.",
     )
 

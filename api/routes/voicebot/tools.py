@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.analytics.voicebot.tools import tools
-from api.contract.replies import FORBIDDEN, INVALID_PARAMETER
+from api.contract.replies import INVALID_PARAMETER, NOT_FOUND
 from api.contract.route import Reply, endpoint
 from api.json import json_response
 from api.keys import POOL
@@ -21,7 +21,7 @@ from api.snapshot import snapshot
     tag="voicebot",
     summary="Per tool: calls, success rate and nearest-rank p95 duration",
     description="Over the tool calls of the calls that started in [from, to).",
-    responses={200: Reply("The tools.", Tools), 400: INVALID_PARAMETER, 403: FORBIDDEN},
+    responses={200: Reply("The tools.", Tools), 400: INVALID_PARAMETER, 404: NOT_FOUND},
 )
 async def get_tools(request: web.Request, query: BotParams) -> web.Response:
     scope = query.scoped(request)
