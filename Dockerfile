@@ -1,4 +1,15 @@
 # Switchboard: one image for every role; the command picks it (`switchboard api|worker|migrate`).
+
+# The web dashboard's static build (api/dashboard/web -> api/dashboard/static), from the npm
+# lock file; the image itself carries no Node.
+FROM node:20-slim AS dashboard
+WORKDIR /src/api/dashboard/web
+COPY api/dashboard/web/package.json api/dashboard/web/package-lock.json api/dashboard/web/.npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY api/dashboard/web/build.mjs ./
+COPY api/dashboard/web/src ./src
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,6 +29,7 @@ COPY schemas /src/schemas
 COPY streams /src/streams
 COPY sinks /src/sinks
 COPY api /src/api
+COPY --from=dashboard /src/api/dashboard/static /src/api/dashboard/static
 COPY integrations /src/integrations
 COPY ops /src/ops
 COPY migrations /src/migrations

@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The web dashboard's build, remade when its sources or locked dependencies change.
+DASHBOARD := api/dashboard/static/index.html
+DASHBOARD_SOURCES := $(wildcard api/dashboard/web/src/*.* api/dashboard/web/src/*/*.*) \
+	api/dashboard/web/package-lock.json api/dashboard/web/build.mjs api/dashboard/web/.npmrc
 
 .PHONY: up test lint install bench bench-masterdeal bench-kpis bench-analytics bench-integrations clean
 
@@ -12,19 +16,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,knowledge]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(DASHBOARD): $(DASHBOARD_SOURCES)
+	cd api/dashboard/web && npm ci --no-audit --no-fund && npm run build
 
-up: $(STAMP)
+install: $(STAMP) $(DASHBOARD)
+
+up: $(STAMP) $(DASHBOARD)
 	$(BIN)/switchboard up
 
-lint: $(STAMP)
+lint: $(STAMP) $(DASHBOARD)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest

@@ -13,10 +13,12 @@ from aiohttp.abc import AbstractAccessLogger
 
 from api.auth import TOKEN_CACHE, TokenCache, auth_middleware
 from api.contract.unstorable import refuse_unstorable
+from api.dashboard import serving as dashboard
 from api.errors import error_middleware
 from api.keys import POOL, SETTINGS
 from api.routes import (
     calls,
+    deals_funnel,
     dictionaries,
     health,
     ingest,
@@ -28,7 +30,9 @@ from api.routes import (
     openapi,
     queues,
     schema_registry,
+    session,
     voicebot,
+    wallboard,
 )
 from api.server import MAX_BODY_BYTES, ApiRunner, request_framing
 from switchboard.settings import Settings
@@ -74,6 +78,10 @@ def create_app(settings: Settings) -> web.Application:
         queues,
         integrations,
         voicebot,
+        session,
+        wallboard,
+        deals_funnel,
+        dashboard,
     ):
         resource.setup(app)
     return app

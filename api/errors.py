@@ -35,6 +35,13 @@ DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.InvalidAuthorizationSpecificationError,
 )
 
+# A read chosen as a deadlock's victim, or a serialization failure: the worker's DDL (a new
+# month's partitions) can lock a table a snapshot read has still to reach. The read changed
+# nothing, so it is run again; after READ_ATTEMPTS it answers 503, never 500.
+TRANSIENT_READ = asyncpg.TransactionRollbackError
+READ_ATTEMPTS = 3
+_SAFE_METHODS = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS})
+
 # Where the snake_cased reason phrase is not the code clients expect.
 _CODES = {
     HTTPStatus.INTERNAL_SERVER_ERROR: "internal_error",
@@ -122,7 +129,7 @@ def error_response(
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        return await _answer(request, handler)
     except ApiError as exc:
         return exc.response()
     except web.HTTPException as exc:
@@ -142,9 +149,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             "the database is unavailable; retry later",
             headers={hdrs.RETRY_AFTER: "5"},
         )
+    except TRANSIENT_READ as exc:
+        log.warning(
+            "read_contended", method=request.method, path=request.path, error=type(exc).__name__
+        )
+        return error_response(
+            503, "unavailable", "the database is busy; retry", headers={hdrs.RETRY_AFTER: "1"}
+        )
     except Exception:
         log.exception("unhandled_error", method=request.method, path=request.path)
         return error_response(500, "internal_error", "internal error")
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's answer; a read that lost a lock race is run again."""
+    attempts = READ_ATTEMPTS if request.method in _SAFE_METHODS else 1
+    for attempt in range(1, attempts):
+        try:
+            return await handler(request)
+        except TRANSIENT_READ as exc:
+            log.info("read_retried", path=request.path, attempt=attempt, error=type(exc).__name__)
+    return await handler(request)
 
 
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> web.Response:

@@ -16,6 +16,7 @@ the worker while the same traffic is published at `--rate` events/s: the paced d
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import uuid
@@ -88,6 +89,13 @@ class Result(Comparison):
     backlog_delay: Delays
     paced_rate: float  # events/s the paced variant was published at
     paced_delay: Delays
+    # The worker process's CPU time (all its threads) over the timed window: on a machine
+    # shared with other load, events per CPU-second moves less than events per second.
+    worker_cpu_sec: float = 0.0
+
+    @property
+    def events_per_cpu_sec(self) -> float:
+        return self.worker.events / self.worker_cpu_sec if self.worker_cpu_sec > 0 else 0.0
 
     def as_text(self) -> str:
         duplicates = self.events - self.distinct_events
@@ -99,6 +107,8 @@ class Result(Comparison):
                 f"  batch size  {self.batch_size}",
                 *self.baseline_lines("consume -> decode -> COPY"),
                 self.worker_line(),
+                f"  worker CPU  {self.worker_cpu_sec:.2f} s in the timed window: "
+                f"{self.events_per_cpu_sec:,.0f} ev per CPU-second",
                 f"  ratio       {self.ratio:.3f}",
                 f"  delay       backlog (all published up front): {_delays(self.backlog_delay)}",
                 f"              paced at {self.paced_rate:,.0f} ev/s: {_delays(self.paced_delay)}",
@@ -124,7 +134,8 @@ def run(options: RunOptions, *, rate: float) -> Result:
         published = produce(stack.bootstrap, messages)
         log.info("published", events=traffic.events, deals=traffic.deals)
         baseline = [measure_baseline(stack, traffic.events) for _ in range(options.baseline_passes)]
-        worker, startup_sec, backlog = measure_worker(stack, traffic, options.batch_size, published)
+        measured = measure_worker(stack, traffic, options.batch_size, published)
+        worker, startup_sec, backlog, cpu_sec = measured
         log.info("worker done", events_per_sec=round(worker.per_sec))
         machine = machine_facts(stack.admin_url)
     paced = measure_paced(options, rate=rate)
@@ -139,6 +150,7 @@ def run(options: RunOptions, *, rate: float) -> Result:
         backlog_delay=backlog,
         paced_rate=rate,
         paced_delay=paced,
+        worker_cpu_sec=cpu_sec,
         machine=machine,
         date=today(),
     )
@@ -248,20 +260,32 @@ def start_worker(stack: Stack, database_url: str, batch_size: int) -> ChildProce
 
 def measure_worker(
     stack: Stack, traffic: DealTraffic, batch_size: int, published: Mapping[str, int]
-) -> tuple[Rate, float, Delays]:
+) -> tuple[Rate, float, Delays, float]:
     """The worker's rate from its first master_deal row until every deal is closed, its startup
-    until that first row, and the publication delays of the backlog."""
+    until that first row, the publication delays of the backlog, and the worker's CPU seconds
+    from the first row to the last."""
     database_url = stack.new_database(migrated=True)
     launched = time.perf_counter()
     worker = start_worker(stack, database_url, batch_size)
     with psycopg.connect(database_url, autocommit=True) as conn:
         first_at = _when(worker, lambda: bool(_scalar(conn, _ANY_DEAL)))
+        cpu_at_first = cpu_seconds(worker.pid)
         done_at = _when(worker, lambda: _closed(conn) >= traffic.deals)
+        cpu_sec = cpu_seconds(worker.pid) - cpu_at_first
     # The events waited through the baseline passes and the startup before the worker read
     # any: the backlog's delays count from its first canonical message at the earliest.
     delays = asyncio.run(publication_delays(stack, traffic.deals, published, backlog=True))
     worker.stop()
-    return Rate(traffic.events, done_at - first_at), first_at - launched, delays
+    return Rate(traffic.events, done_at - first_at), first_at - launched, delays, cpu_sec
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of the process, all threads, from /proc (Linux only)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name, in parentheses, may hold spaces: the fields follow its ')'.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def _when(worker: ChildProcess, done: Callable[[], bool]) -> float:

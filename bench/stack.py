@@ -129,9 +129,11 @@ def fresh_database(admin_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def serve_api(workdir: Path, database_url: str, **env: str) -> Iterator[str]:
-    """`switchboard api` on a free port over `database_url`, without Kafka (so /health is the
-    database alone); `env` adds to its environment. Yields its base URL."""
+def serve_api(
+    workdir: Path, database_url: str, *, bootstrap: str = "", **env: str
+) -> Iterator[str]:
+    """`switchboard api` on a free port over `database_url`, by default without Kafka (so
+    /health is the database alone); `env` adds to its environment. Yields its base URL."""
     port = free_port()
     home = workdir / "api-home"
     home.mkdir(exist_ok=True)
@@ -140,7 +142,7 @@ def serve_api(workdir: Path, database_url: str, **env: str) -> Iterator[str]:
         "SWITCHBOARD_API_PORT": str(port),
         "SWITCHBOARD_HOME": str(home),
         **env,
-        "KAFKA_BOOTSTRAP_SERVERS": "",
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "SWITCHBOARD_LOG_LEVEL": "WARNING",
     }
     api = ChildProcess("api", api_env, workdir / "api.log").start()

@@ -1,13 +1,15 @@
 """bench/voicebot_api: latency of GET /api/voicebot/daily-stats and /latency over 90 days of
 bot calls.
 
-    python -m bench.voicebot_api [--days 90] [--calls-per-day 500] [--requests 200] [--json]
+    python -m bench.voicebot_api [--days 90] [--calls-per-day 500] [--requests 200]
+        [--only latency] [--json]
 
 A fresh database is filled straight with synthetic bot calls (seed 004 sizes them: ~500 calls a
-day, ~10 turns and ~1.5 tool calls each) by COPY, and `voicebot.daily_stats` is recomputed from
-them by the stream's own function (sinks.voicebot.daily_stats); then `switchboard api` serves
-it. Each scenario is requested `--requests` times in a row over one keep-alive connection, after
-a warm-up, as bench/kpis does, beside GET /health (a bare `SELECT 1` through the same stack).
+day, ~10 turns and ~1.5 tool calls each) by COPY; `voicebot.daily_stats` and
+`voicebot.latency_days` are recomputed from them by the stream's own functions
+(sinks.voicebot.daily_stats, sinks.voicebot.latency_days); then `switchboard api` serves it.
+Each scenario is requested `--requests` times in a row over one keep-alive connection, after a
+warm-up, as bench/kpis does, beside GET /health (a bare `SELECT 1` through the same stack).
 The target (issue 13): daily-stats and latency p99 under 50 ms.
 """
 
@@ -27,6 +29,7 @@ from bench.command import echo, json_option, pg_admin_url_option, prepare, reque
 from bench.kpis_data import default_end
 from bench.stack import DEFAULT_ADMIN_URL
 from sinks.voicebot.daily_stats import recount_days
+from sinks.voicebot.latency_days import recount_latency_days
 
 TARGET_P99_MS = 50.0
 ENTERPRISE = "bench"
@@ -118,7 +121,7 @@ def generate_day(day: datetime, shape: Shape, rnd: random.Random) -> Rows:
 
 
 async def load(conn: asyncpg.Connection, shape: Shape) -> dict[str, int]:
-    """COPYs the generated days, then recomputes their daily_stats rows."""
+    """COPYs the generated days, then recomputes their daily_stats and latency_days rows."""
     rnd = random.Random(shape.seed)
     first = shape.end - timedelta(days=shape.days)
     counts = {"calls": 0, "call_turns": 0, "call_tool_calls": 0}
@@ -140,6 +143,7 @@ async def load(conn: asyncpg.Connection, shape: Shape) -> dict[str, int]:
             counts[table] += len(records)
         days.append((ENTERPRISE, day.date()))
     await recount_days(conn, days)
+    await recount_latency_days(conn, days)
     await conn.execute(
         "INSERT INTO voicebot.prompt_ab_tests (enterprise_id, test_name, variant_a, variant_b,"
         " status, started_at, source_system, event_id, event_key, occurred_at)"
@@ -192,7 +196,7 @@ class Result(RouteLatencies):
 
     @property
     def worst_p99_ms(self) -> float:
-        return max(s.p99_ms for s in self._targeted())
+        return max((s.p99_ms for s in self._targeted()), default=0.0)
 
     @property
     def meets_target(self) -> bool:
@@ -230,12 +234,12 @@ class Result(RouteLatencies):
         return "\n".join(lines)
 
 
-def run(shape: Shape, requests: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
+def run(shape: Shape, requests: int, admin_url: str = DEFAULT_ADMIN_URL, only: str = "") -> Result:
     return measure_routes(
         Result,
         shape,
         load,
-        scenarios(shape.end, shape.days),
+        [s for s in scenarios(shape.end, shape.days) if s[0].startswith(only)],
         requests=requests,
         admin_url=admin_url,
         enterprise=ENTERPRISE,
@@ -249,16 +253,23 @@ def run(shape: Shape, requests: int, admin_url: str = DEFAULT_ADMIN_URL) -> Resu
 @click.option("--calls-per-day", type=click.IntRange(min=1), default=500, show_default=True)
 @requests_option(200)
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated calls.")
+@click.option("--only", default="", help="Only the scenarios whose name starts so, e.g. latency.")
 @pg_admin_url_option(
     "PostgreSQL to create the run's database on; pgserver when it does not answer."
 )
 @json_option
 def main(
-    days: int, calls_per_day: int, requests: int, seed: int, pg_admin_url: str, as_json: bool
+    days: int,
+    calls_per_day: int,
+    requests: int,
+    seed: int,
+    only: str,
+    pg_admin_url: str,
+    as_json: bool,
 ) -> None:
     prepare()
     shape = Shape(end=default_end(), days=days, calls_per_day=calls_per_day, seed=seed)
-    echo(run(shape, requests, pg_admin_url), as_json)
+    echo(run(shape, requests, pg_admin_url, only), as_json)
 
 
 if __name__ == "__main__":

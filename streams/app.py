@@ -151,10 +151,9 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink, deals: Open
             default_enterprise=settings.default_enterprise,
             cache=deals,
         )
+        # No flush per batch: Faust flushes the producer before it commits any offset, so a
+        # batch whose canonical events a SIGKILL lost is read again (one flush per commit).
         await publisher.publish(written.states)
-        # Durable before the batch is acked: a SIGKILL after its offsets were committed but
-        # before the canonical events left the producer would leave the transition unsent.
-        await app.producer.flush()
         return Refusals(TENANT_STAGE, written.refused)
 
     for topic in DOMAIN_TOPICS:

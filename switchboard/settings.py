@@ -51,7 +51,12 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", description="The API's bind address.")
     api_port: int = Field(default=8080, description="The API's port.")
     worker_web_port: int = Field(
-        default=6066, description="The worker's Prometheus endpoint on 127.0.0.1 (0: off)."
+        default=6066, description="The worker's Prometheus port, on metrics_host (0: off)."
+    )
+    # A container's loopback is its own: a Prometheus in another container needs 0.0.0.0.
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of the worker's and the delivery process's Prometheus ports.",
     )
 
     app_id: str = Field(
@@ -72,6 +77,10 @@ class Settings(BaseSettings):
         default=30.0,
         description="A partition whose committed offset stood still this long while behind"
         " is STALL.",
+    )
+    # The API's lag sampler (ops/lag/): /api/lag, /metrics and /health read its latest sample.
+    lag_sample_interval_sec: float = Field(
+        default=5.0, description="How often the API samples consumer offsets for /api/lag."
     )
     batch_size: int = Field(default=2000, description="A batch holds at most this many events.")
     # A batch is taken as soon as anything is fetched (streams.runtime.batch_buffer), so this
@@ -170,7 +179,7 @@ class Settings(BaseSettings):
     )
     delivery_web_port: int = Field(
         default=6068,
-        description="The delivery process's Prometheus endpoint on 127.0.0.1 (0: off).",
+        description="The delivery process's Prometheus port, on metrics_host (0: off).",
     )
     delivery_poll_interval_sec: float = Field(
         default=0.2, gt=0, description="How often the delivery engine looks for due deliveries."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -16,6 +17,8 @@ from switchboard.runtime.migrate import upgrade
 ADMIN_URL = os.environ.get(
     "SWITCHBOARD_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+# Well under PostgreSQL's default max_connections (100), which other sessions share.
+DROP_CONNECTIONS = 16
 
 
 @pytest.fixture(scope="session")
@@ -47,24 +50,53 @@ def _with_database(admin_url: str, name: str) -> str:
     return f"{url}?{query}" if query else url
 
 
+def _make_template(admin_url: str, name: str) -> None:
+    """A database migrated once, for `make_database` to copy.
+
+    A copy (CREATE DATABASE ... TEMPLATE) takes a fraction of the time of running every
+    migration again and gives the same schema: the migrations touch nothing outside their
+    database (no role, no tablespace). PostgreSQL copies a template only while nobody is
+    connected to it, so it refuses connections once migrated.
+    """
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    upgrade(_with_database(admin_url, name))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+
+
+def _drop_databases(admin_url: str, names: list[str]) -> None:
+    """Drops `names` over parallel connections: each DROP DATABASE waits for a checkpoint,
+    and concurrent ones share it, where one by one they took seconds each on a busy disk."""
+
+    def drop(name: str) -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    with ThreadPoolExecutor(max_workers=DROP_CONNECTIONS) as pool:
+        list(pool.map(drop, names))
+
+
 @pytest.fixture(scope="session")
 def make_database(pg_admin_url: str) -> Iterator[Callable[[], str]]:
     """Creates fresh, migrated databases; all are dropped at the end of the session."""
     created: list[str] = []
+    template: list[str] = []  # made on the first call: a session may never need one
 
     def make() -> str:
+        if not template:
+            name = f"sb_template_{uuid.uuid4().hex[:12]}"
+            created.append(name)
+            _make_template(pg_admin_url, name)
+            template.append(name)
         name = f"sb_test_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template[0]}"')
         created.append(name)
-        url = _with_database(pg_admin_url, name)
-        upgrade(url)
-        return url
+        return _with_database(pg_admin_url, name)
 
     yield make
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _drop_databases(pg_admin_url, created)
 
 
 @pytest.fixture(scope="session")

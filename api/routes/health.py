@@ -2,7 +2,9 @@
 503 when a dependency is unavailable or the worker is down or stalled.
 
 The worker's state comes from its heartbeat (streams/runtime/heartbeat.py): one indexed read of the
-latest rows, so the route stays as cheap as the dependency checks it runs alongside.
+latest rows, so the route stays as cheap as the dependency checks it runs alongside; and from the
+lag sampler's latest verdict (ops/lag/), which sees a partition stall even when the worker
+cannot say so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import time
 from typing import Any, Literal
 
 import asyncpg
-import orjson
 import structlog
 from aiohttp import web
 from confluent_kafka.admin import AdminClient
@@ -22,7 +23,10 @@ from api.contract.fields import omitted
 from api.contract.route import Reply, add_endpoints, endpoint
 from api.json import json_response
 from api.keys import POOL, SETTINGS
-from streams.runtime.heartbeat import BeatSeen, is_fresh, worker_health
+from api.routes.lag import LAG_SAMPLER
+from ops.lag.beats import latest_beats
+from ops.lag.report import LagReport
+from streams.runtime.heartbeat import is_fresh, worker_health
 
 log = structlog.get_logger(__name__)
 
@@ -73,37 +77,40 @@ def _kafka_broker_count(bootstrap: str, timeout_sec: float) -> int:
         del admin
 
 
-# Rows of instances silent for longer than this are not even read: gone, not just down.
-_BEATS = """
-SELECT extract(epoch FROM now() - beat_at)::float8 AS age_sec, interval_sec, status, partitions
-FROM worker_heartbeat
-WHERE group_id = $1 AND beat_at > now() - interval '1 day'
-ORDER BY beat_at DESC
-LIMIT 64
-"""
-
-
 async def check_worker(
-    pool: asyncpg.Pool, group_id: str, timeout_sec: float = DATABASE_TIMEOUT_SEC
+    pool: asyncpg.Pool,
+    group_id: str,
+    sampled: LagReport | None = None,
+    timeout_sec: float = DATABASE_TIMEOUT_SEC,
 ) -> Dependency:
-    """ok, stalled or down, from the group's latest heartbeats; unknown without the database."""
+    """ok, stalled or down, from the group's latest heartbeats and the lag sampler's verdict
+    (`sampled`); unknown without the database."""
     try:
         async with asyncio.timeout(timeout_sec):
-            rows = await pool.fetch(_BEATS, group_id)
+            beats = await latest_beats(pool, group_id)
     except Exception as exc:
         log.warning("worker_status_unknown", error=f"{type(exc).__name__}: {exc}")
         return {"status": "unknown"}
-    beats = [BeatSeen(row["age_sec"], row["interval_sec"], row["status"]) for row in rows]
-    live = [(beat, row) for beat, row in zip(beats, rows, strict=True) if is_fresh(beat)]
+    live = [beat for beat in beats if is_fresh(beat.seen)]
+    stalled = {
+        (p["topic"], p["partition"]): p["status"]
+        for beat in live
+        for p in beat.partitions
+        if p["status"] in ("STALL", "STOP")
+    }
+    # The sampler judges the committed offsets from outside: a frozen worker cannot say it.
+    for p in sampled.stalled() if sampled is not None else []:
+        stalled.setdefault((p.topic, p.partition), p.status.name)
+    status = worker_health([beat.seen for beat in beats])
+    if status == "ok" and stalled:
+        status = "stalled"
     return {
-        "status": worker_health(beats),
-        "lastBeatAgeSec": round(beats[0].age_sec, 1) if beats else None,
+        "status": status,
+        "lastBeatAgeSec": round(beats[0].seen.age_sec, 1) if beats else None,
         "instances": len(live),
         "stalledPartitions": [
-            {"topic": p["topic"], "partition": p["partition"], "status": p["status"]}
-            for _, row in live
-            for p in orjson.loads(row["partitions"])
-            if p["status"] in ("STALL", "STOP")
+            {"topic": topic, "partition": partition, "status": verdict}
+            for (topic, partition), verdict in sorted(stalled.items())
         ],
     }
 
@@ -141,12 +148,14 @@ class StalledPartition(BaseModel):
 class WorkerHealth(BaseModel):
     status: Literal["ok", "stalled", "down", "unknown"] = Field(
         description="From the worker group's heartbeats: down after 3 missed beats (or none"
-        " ever), stalled when a partition is STALL or STOP (contract 10); unknown while the"
-        " database does not answer."
+        " ever), stalled when a partition is STALL or STOP (contract 10) by the worker's own"
+        " account or the lag sampler's (/api/lag); unknown while the database does not answer."
     )
     lastBeatAgeSec: float | None = omitted("Age of the newest heartbeat.")
     instances: int = omitted("Worker instances beating now.")
-    stalledPartitions: list[StalledPartition] = omitted("Partitions stalled or stopped.")
+    stalledPartitions: list[StalledPartition] = omitted(
+        "Partitions stalled or stopped, as the worker or the lag sampler sees them."
+    )
 
 
 class Health(BaseModel):
@@ -173,7 +182,7 @@ async def health(request: web.Request) -> web.Response:
     database, kafka, worker = await asyncio.gather(
         check_database(request.config_dict[POOL]),
         check_kafka(settings.kafka_bootstrap_servers),
-        check_worker(request.config_dict[POOL], settings.app_id),
+        check_worker(request.config_dict[POOL], settings.app_id, _sampled(request)),
     )
     dependencies = {"database": database, "kafka": kafka}
     healthy = (
@@ -188,6 +197,11 @@ async def health(request: web.Request) -> web.Response:
         },
         status=200 if healthy else 503,
     )
+
+
+def _sampled(request: web.Request) -> LagReport | None:
+    sampler = request.config_dict.get(LAG_SAMPLER)
+    return None if sampler is None else sampler.latest
 
 
 def setup(app: web.Application) -> None:

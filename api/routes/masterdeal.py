@@ -20,15 +20,13 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.analytics.deal_funnel import BREACHED_AT
 from api.auth import requested_enterprises, token_scope
 from api.contract.fields import (
     CursorOf,
-    Enterprises,
     OneOf,
     OptionalBoolean,
-    OptionalTime,
     Text,
-    ends_after,
     utc,
 )
 from api.contract.replies import FORBIDDEN, INVALID_PARAMETER, NOT_FOUND
@@ -38,6 +36,7 @@ from api.json import json_response
 from api.keys import POOL
 from api.paging import DEFAULT_LIMIT, KeysetCursor, Limit, PageSql, split_page
 from api.routes.masterdeal_models import (
+    DealChangeRange,
     DealDomainStatus,
     DealFields,
     DealHistoryEntry,
@@ -136,29 +135,10 @@ class DealCursor(KeysetCursor):
         return cls(utc(moment), deal)
 
 
-class DealListQuery(BaseModel):
-    """The filters of GET /masterdeal; `enterprises` empty means all of the token's. The
-    fields are in the order their mistakes are reported."""
+class DealListQuery(DealChangeRange):
+    """The filters of GET /masterdeal; `enterprises` empty means all of the token's, any other
+    is 403."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
-
-    changed_from: OptionalTime = Field(
-        None,
-        validation_alias="from",
-        description="Only deals whose last change (last_event_at) is at or after this time."
-        " Unlike the report routes, no range means every deal, not today's: the list is"
-        " where a stalled deal, silent for days, must still be found.",
-    )
-    changed_to: OptionalTime = Field(
-        None,
-        validation_alias="to",
-        description="Only deals whose last change is before this time (later than `from`).",
-    )
-    enterprises: Enterprises = Field(
-        (),
-        validation_alias="enterprise_id",
-        description="Repeatable. Default: every enterprise of the token; any other is 403.",
-    )
     stage: Annotated[str | None, OneOf(STAGES)] = Field(
         None, description="Only deals now in this stage."
     )
@@ -169,13 +149,6 @@ class DealListQuery(BaseModel):
         None, validation_alias="cursor"
     )
     limit: Limit = Field(DEFAULT_LIMIT, description="Deals per page.")
-
-    _ordered = ends_after("changed_from", "changed_to")
-
-
-# A target is breached as of $now as GET /masterdeal/{id} judges it (`SlaTarget.breached`).
-_BREACHED_AT = """EXISTS (SELECT 1 FROM jsonb_array_elements(d.sla_targets) AS t
-    WHERE coalesce((t->>'met_at')::timestamptz, {now}) > (t->>'deadline')::timestamptz)"""
 
 
 def list_deals_sql(
@@ -190,7 +163,7 @@ def list_deals_sql(
     if query.stage is not None:
         page.where(f"d.stage = {param(query.stage)}")
     if query.breached is not None:
-        breached = _BREACHED_AT.format(now=param(now))
+        breached = BREACHED_AT.format(now=param(now))
         page.where(breached if query.breached else f"NOT {breached}")
     if query.changed_from is not None:
         page.where(f"d.last_event_at >= {param(query.changed_from)}")

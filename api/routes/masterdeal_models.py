@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.contract.fields import Enterprises, OptionalTime, ends_after
 from streams.masterdeal.canonical import CanonicalEvent
 from streams.masterdeal.stages import Stage
 
@@ -18,6 +19,33 @@ ENTERPRISE = (
     "The deal's tenant: fixed by its first event that names one, else"
     " SWITCHBOARD_DEFAULT_ENTERPRISE."
 )
+
+
+class DealChangeRange(BaseModel):
+    """The deals of GET /masterdeal and GET /api/deals/funnel: by tenant and last change. The
+    fields are in the order their mistakes are reported."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
+
+    changed_from: OptionalTime = Field(
+        None,
+        validation_alias="from",
+        description="Only deals whose last change (last_event_at) is at or after this time."
+        " Unlike the report routes, no range means every deal, not today's: a stalled deal,"
+        " silent for days, must still be found.",
+    )
+    changed_to: OptionalTime = Field(
+        None,
+        validation_alias="to",
+        description="Only deals whose last change is before this time (later than `from`).",
+    )
+    enterprises: Enterprises = Field(
+        (),
+        validation_alias="enterprise_id",
+        description="Repeatable. Default: every enterprise of the token.",
+    )
+
+    _ordered = ends_after("changed_from", "changed_to")
 
 
 class DealHistoryEntry(BaseModel):

@@ -21,7 +21,7 @@ are not stored: `write_deals` reports them, for the worker to send to error.even
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -35,10 +35,17 @@ from sinks.integrations.briefs import mediaplan_requests
 from sinks.integrations.outbox import enqueue_mediaplan_request
 from sinks.locks import lock_deals
 from sinks.masterdeal.open_deals import OpenDeal, OpenDeals, kept_deals, open_deals, still_stored
+from sinks.masterdeal.unchanged import changed_domain_statuses, changed_history
 from sinks.refold import Refold
 from streams.masterdeal.canonical import canonical_events
 from streams.masterdeal.events import DealEvent
-from streams.masterdeal.fold import DealState, fold_deal, fold_deals, latest_event_time
+from streams.masterdeal.fold import (
+    DealState,
+    HistoryEntry,
+    fold_deal,
+    fold_deals,
+    latest_event_time,
+)
 from streams.masterdeal.sla import sla_targets
 from streams.masterdeal.sla_policy import SlaPolicy
 from streams.masterdeal.tenancy import DEFAULT_ENTERPRISE, assign_tenants
@@ -230,7 +237,10 @@ async def load_deal(
 
 def sla_targets_json(state: DealState) -> list[dict[str, Any]]:
     """What master_deal.sla_targets stores: the domain's targets, as JSON values."""
-    return [asdict(target) for target in sla_targets(state)]
+    # Not dataclasses.asdict: its deep copy was a tenth of the worker's time (BENCHMARKS.md).
+    return [
+        {"target": t.target, "deadline": t.deadline, "met_at": t.met_at} for t in sla_targets(state)
+    ]
 
 
 # --- the re-fold ---------------------------------------------------------------------------
@@ -241,6 +251,8 @@ class _Stored:
     # deal_id -> its tenant, where one is fixed.
     tenants: dict[str, str]
     events: dict[str, DealEvent]
+    # deal_id -> the state its rows hold, for the kept deals still as kept.
+    written: dict[str, DealState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +262,7 @@ class _Folded:
     known: dict[str, str]
     verdict: TenantVerdict
     states: list[DealState]
+    written: dict[str, DealState]
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,11 +299,14 @@ async def _load(
     if misses:
         tenants = {r["deal_id"]: r["enterprise_id"] for r in await conn.fetch(_TENANTS, misses)}
         events = await _stored_events(conn, misses)
+    written: dict[str, DealState] = {}
     for deal_id, hit in hits.items():
         if hit.tenant is not None:
             tenants[deal_id] = hit.tenant
         events.update(hit.events)
-    return _Stored(tenants, events)
+        if hit.written is not None:
+            written[deal_id] = hit.written
+    return _Stored(tenants, events, written)
 
 
 def _fold(
@@ -303,7 +319,7 @@ def _fold(
     verdict = assign_tenants(new, stored.tenants, default=default_enterprise)
     # fold_deals picks one copy per key, the same whatever the order: stored copies included.
     states = fold_deals([*stored.events.values(), *verdict.accepted(new)], sla=sla, now=now)
-    return _Folded(stored.events, stored.tenants, verdict, states)
+    return _Folded(stored.events, stored.tenants, verdict, states, stored.written)
 
 
 async def _write(
@@ -319,8 +335,12 @@ async def _write(
     if created:
         tenants = [verdict.tenants.get(s.deal_id, default_enterprise) for s in created]
         await conn.execute(_UPSERT_DEALS, *_deal_columns(created, tenants))
-        await conn.execute(_UPSERT_HISTORY, *_history_columns(created))
-        await conn.execute(_UPSERT_DOMAIN_STATUS, *_domain_status_columns(created))
+        history = changed_history(created, folded.written)
+        if history:
+            await conn.execute(_UPSERT_HISTORY, *_history_columns(history))
+        statuses = changed_domain_statuses(created, folded.written)
+        if statuses:
+            await conn.execute(_UPSERT_DOMAIN_STATUS, *_domain_status_columns(statuses))
         await enqueue_mediaplan_request(conn, mediaplan_requests(created, tenants, folded.stored))
     written = _Written(DealWrite(states, verdict.refused), dict(verdict.tenants))
     return written, folded.stored
@@ -365,8 +385,7 @@ def _deal_columns(states: list[DealState], tenants: Sequence[object]) -> list[li
     ]
 
 
-def _history_columns(states: list[DealState]) -> list[list[object]]:
-    rows = [(s, h) for s in states for h in s.history]
+def _history_columns(rows: list[tuple[DealState, HistoryEntry]]) -> list[list[object]]:
     return [
         [h.event.event_key for _, h in rows],
         [s.master_deal_id for s, _ in rows],
@@ -382,13 +401,7 @@ def _history_columns(states: list[DealState]) -> list[list[object]]:
     ]
 
 
-def _domain_status_columns(states: list[DealState]) -> list[list[object]]:
-    # The last event of each domain in event-time order: what DealState.domain_status reports.
-    latest = [
-        (s.master_deal_id, e)
-        for s in states
-        for e in {h.event.domain: h.event for h in s.history}.values()
-    ]
+def _domain_status_columns(latest: list[tuple[str, DealEvent]]) -> list[list[object]]:
     return [
         [master_deal_id for master_deal_id, _ in latest],
         [e.domain for _, e in latest],

@@ -36,6 +36,8 @@ class OpenDeal:
     tenant: str | None
     # Its master_deal_event rows by event_key.
     events: dict[str, DealEvent]
+    # The state its rows were written from: the next write skips the rows it would not change.
+    written: DealState | None = None
 
 
 OpenDeals = EntityCache[str, OpenDeal]
@@ -74,5 +76,5 @@ def kept_deals(
             continue
         events = by_deal[state.deal_id]
         events.update((h.event.event_key, h.event) for h in state.history)
-        kept[state.deal_id] = OpenDeal(tenants.get(state.deal_id), events)
+        kept[state.deal_id] = OpenDeal(tenants.get(state.deal_id), events, state)
     return kept

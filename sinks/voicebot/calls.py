@@ -4,7 +4,8 @@ A call is sent at its start and again at its end; the row holds the newest versi
 (streams.voicebot.calls), with its `occurred_at` and `event_key`, so a late older version, a
 duplicate or a replay changes nothing. Under the call's lock the stored version is compared
 with the batch's newest, then the callers, A/B tests and days the old and the new versions
-touch are recomputed from the stored calls, in the same transaction.
+touch are recomputed from the stored calls, and the call's latencies move from the old
+version's group to the new one's (sinks.voicebot.latency_days), in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sinks.raw_events import NewRows
 from sinks.voicebot.ab_tests import recount_tests_of_prompts
 from sinks.voicebot.customers import recount_customers
 from sinks.voicebot.daily_stats import recount_days
+from sinks.voicebot.latency_days import Placement, move_calls
 from streams.voicebot.calls import newest
 from streams.voicebot.events import BotCallEvent
 
@@ -66,7 +68,7 @@ ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
 _KEYS = "unnest($1::text[], $2::text[]) AS k(enterprise_id, id)"
 _STORED = f"""
 SELECT c.enterprise_id, c.id, c.started_at, c.caller_id, c.prompt_version, c.occurred_at,
-    c.event_key
+    c.event_key, c.scenario
 FROM voicebot.calls c JOIN {_KEYS} ON c.enterprise_id = k.enterprise_id AND c.id = k.id
 """
 # A newer version that moved the call's start: its row under the old start goes.
@@ -85,6 +87,7 @@ class _Stored:
     caller_id: str | None
     prompt_version: str | None
     version: tuple[datetime, str]
+    scenario: str | None
 
 
 async def write_bot_calls(conn: asyncpg.Connection, events: Sequence[BotCallEvent]) -> NewRows:
@@ -113,6 +116,9 @@ async def write_bot_calls(conn: asyncpg.Connection, events: Sequence[BotCallEven
             return NewRows(frozenset())
         await _store(conn, winners, stored)
         await _recount(conn, winners, replaced)
+        await move_calls(
+            conn, [_moved(w, stored.get((w.enterprise_id, w.call_id))) for w in winners]
+        )
     return NewRows(frozenset(w.event_key for w in winners))
 
 
@@ -123,7 +129,7 @@ async def _load(conn: asyncpg.Connection, keys: list[CallKey]) -> dict[CallKey, 
         key = (row["enterprise_id"], row["id"])
         if key not in stored or version > stored[key].version:
             stored[key] = _Stored(
-                row["started_at"], row["caller_id"], row["prompt_version"], version
+                row["started_at"], row["caller_id"], row["prompt_version"], version, row["scenario"]
             )
     return stored
 
@@ -187,3 +193,13 @@ async def _recount(
     await recount_tests_of_prompts(conn, prompts)
     await recount_customers(conn, callers)
     await recount_days(conn, days)
+
+
+def _moved(call: BotCallEvent, before: _Stored | None) -> tuple[Placement | None, Placement]:
+    """Where the call's latencies were (the stored version's group), and where they go; after
+    `_recount`, which holds both days' locks."""
+    key = (call.enterprise_id, call.call_id)
+    old = None
+    if before is not None:
+        old = Placement(*key, before.started_at, before.scenario, before.prompt_version)
+    return old, Placement(*key, call.started_at, call.scenario, call.prompt_version)

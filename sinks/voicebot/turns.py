@@ -2,8 +2,8 @@
 
 A turn is unique on what it is (call, turn number, speaker, time), so a redelivered or repeated
 turn is a no-op; its transcript (`content`) is nulled after SWITCHBOARD_VOICEBOT_TRANSCRIPT_DAYS
-(sinks.voicebot.retention), and a replay of it then stores nothing again. Nothing is derived
-from turns in the stream: the API reads latencies from these rows.
+(sinks.voicebot.retention), and a replay of it then stores nothing again. New turns add their
+latencies to the summary (sinks.voicebot.latency_days) in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from sinks.raw_events import NewRows
+from sinks.voicebot.latency_days import add_turns
 from sinks.voicebot.raw_rows import RawRows
 from streams.voicebot.events import BotTurn
 
@@ -37,7 +38,12 @@ CALL_TURNS = RawRows(
 
 
 async def write_bot_turns(conn: asyncpg.Connection, events: Sequence[BotTurn]) -> NewRows:
-    return await CALL_TURNS.insert(conn, [turn_row(e) for e in events])
+    async with conn.transaction():
+        new = await CALL_TURNS.insert(conn, [turn_row(e) for e in events])
+        # One event per stored row: a redelivery within the batch has the same event key.
+        stored = {e.event_key: e for e in events if e.event_key in new.new_keys}
+        await add_turns(conn, list(stored.values()))
+    return new
 
 
 def turn_row(turn: BotTurn) -> tuple[object, ...]:

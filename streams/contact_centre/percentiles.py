@@ -13,7 +13,12 @@ def percentile_nearest_rank(values: Iterable[float], pct: float) -> float | None
     ordered = sorted(values)
     if not ordered:
         return None
+    return ordered[nearest_rank(len(ordered), pct) - 1]
+
+
+def nearest_rank(count: int, pct: float) -> int:
+    """The rank (1-based, in ascending order) of the pct-th nearest-rank percentile of `count`
+    values: for callers that select it themselves from more values than a sort should take."""
     if not 0 < pct <= 100:
         raise ValueError(f"percentile must be in (0, 100], got {pct}")
-    rank = math.ceil(pct / 100.0 * len(ordered))
-    return ordered[rank - 1]
+    return math.ceil(pct / 100.0 * count)

@@ -6,6 +6,7 @@ Faust flushes it before committing) and `switchboard reconcile` (through the gro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,9 @@ class CanonicalMessage:
 
 def canonical_messages(state: DealState) -> list[CanonicalMessage]:
     """Every canonical event of the deal, in event-time order, ready to publish."""
-    return [
-        CanonicalMessage(e, topic(e.topic), e.master_deal_id, e.to_record())
-        for e in canonical_events(state)
-    ]
+    return messages_for(canonical_events(state))
+
+
+def messages_for(events: Iterable[CanonicalEvent]) -> list[CanonicalMessage]:
+    """`events`, in the order given, ready to publish."""
+    return [CanonicalMessage(e, topic(e.topic), e.master_deal_id, e.to_record()) for e in events]

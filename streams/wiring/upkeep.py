@@ -42,4 +42,4 @@ def keep_up(app: faust.App, settings: Settings) -> None:
             transient=any_error,
         )
         if settings.worker_web_port:
-            start_http_server(settings.worker_web_port, addr="127.0.0.1")
+            start_http_server(settings.worker_web_port, addr=settings.metrics_host)

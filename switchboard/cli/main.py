@@ -34,10 +34,12 @@ SETTING_COMMANDS: dict[str, frozenset[str]] = {
     "api_host": PUBLISHERS | {"verify"},
     "api_port": PUBLISHERS | {"verify"},
     "worker_web_port": RUNNERS,
+    "metrics_host": RUNNERS | {"deliver"},
     "app_id": RUNNERS | {API, "lag"},
     "topic_partitions": PUBLISHERS | {"lag"},
     "heartbeat_interval_sec": RUNNERS,
-    "stall_window_sec": RUNNERS,
+    "stall_window_sec": RUNNERS | {API, "lag"},
+    "lag_sample_interval_sec": frozenset({UP, API}),
     "batch_size": RUNNERS,
     "batch_within_sec": RUNNERS,
     "dedup_ttl_sec": RUNNERS,
@@ -298,11 +300,25 @@ def simulate(
 
 @main.command()
 @_options_of("lag")
-def lag(**kwargs: Any) -> None:
-    """Consumer lag per group, topic and partition, and the age of the newest processed event."""
+@click.option("--watch", is_flag=True, help="Refresh the table every --interval until Ctrl-C.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=1.0,
+    show_default=True,
+    help="Seconds between samples. Without --watch: two samples this far apart, for lagSec;"
+    " statuses need a whole stall window of samples, which only --watch gathers.",
+)
+def lag(watch: bool, interval: float, **kwargs: Any) -> None:
+    """Consumer lag per group, topic and partition, with lag in seconds and status (contract
+    10), the masterdeal publication's and the integration outbox's backlogs, and the age of the
+    newest processed event. It samples the broker itself."""
     from switchboard.cli.lag import print_lag
 
-    sys.exit(asyncio.run(print_lag(_settings(kwargs))))
+    try:
+        sys.exit(asyncio.run(print_lag(_settings(kwargs), watch=watch, interval_sec=interval)))
+    except KeyboardInterrupt:
+        sys.exit(0)
 
 
 @main.command()

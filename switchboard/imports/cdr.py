@@ -29,6 +29,7 @@ from schemas.publishing import ContractPublisher
 from schemas.topics import TELEPHONY_CALLS
 from switchboard.console import EXIT_FAILED, EXIT_OK, report_failure, usage_error
 from switchboard.imports.backfill import backfill_publisher
+from switchboard.interrupt import pause, stop_requested
 from switchboard.kafka.publisher import PublishError
 from switchboard.settings import Settings
 
@@ -110,15 +111,17 @@ async def import_cdr(
         return usage_error(str(exc))
     seen = _Seen()
     run = _Run()
+    stop = stop_requested() if watch else None
     try:
         async with backfill_publisher(settings, [TELEPHONY_CALLS]) as pub:
             while True:
                 run = await _run_once(pub, file, enterprise_id, asterisk_host, zone, seen)
                 await _record(settings, enterprise_id, asterisk_host, run)
-                if not watch:
+                if stop is None:
                     break
                 interval = await _check_interval(settings, enterprise_id, asterisk_host)
-                await asyncio.sleep(interval)
+                if await pause(stop, interval):
+                    break
     except PublishError as exc:
         report_failure("error", str(exc))
         await _record(settings, enterprise_id, asterisk_host, _Run(failures=[str(exc)]))

@@ -53,7 +53,7 @@ async def serve_delivery(settings: Settings) -> None:
     metrics: web.AppRunner | None = None
     try:
         await configs.start()
-        metrics = await _serve_metrics(settings.delivery_web_port)
+        metrics = await _serve_metrics(settings.metrics_host, settings.delivery_web_port)
         engine = DeliveryEngine(
             pool,
             configs,
@@ -81,8 +81,8 @@ def metrics_url(port: int) -> str:
     return f"http://{METRICS_HOST}:{port}/metrics"
 
 
-async def _serve_metrics(port: int) -> web.AppRunner | None:
-    """Prometheus' /metrics on loopback; None when off (port 0) or the port is taken: the
+async def _serve_metrics(host: str, port: int) -> web.AppRunner | None:
+    """Prometheus' /metrics on `host`; None when off (port 0) or the port is taken: the
     deliveries matter more than their figures, so a busy port is a warning, not an exit."""
     if not port:
         return None
@@ -91,7 +91,7 @@ async def _serve_metrics(port: int) -> web.AppRunner | None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, METRICS_HOST, port, reuse_address=True).start()
+        await web.TCPSite(runner, host, port, reuse_address=True).start()
     except OSError as exc:
         await runner.cleanup()
         log.warning("delivery_metrics_off", port=port, error=str(exc))

@@ -172,9 +172,10 @@ def _run(settings: Settings, instance: Instance, signals: _StopSignals, workers:
             pids = {name: supervisor.start(name).pid for name in workers}
             delivery = supervisor.start(DELIVERY).pid
             token = _dev_token(settings)
-            _publish_runtime(settings, token)
+            dashboard = _dashboard_url(settings)
+            _publish_runtime(settings, token, dashboard)
             stack.callback(RUNTIME_FILE.unlink, missing_ok=True)
-            _announce(settings, embedded, token, pids, delivery)
+            _announce(settings, embedded, token, dashboard, pids, delivery)
             supervisor.run_forever()
         except _Stop:
             _say("\nstopping…")
@@ -238,6 +239,13 @@ def _warn_of_idle_workers(workers: int, partitions: int) -> None:
 
 def _dev_token(settings: Settings) -> str:
     return _own_token(settings, "dev", _dev_enterprises(settings), admin=False)
+
+
+def _dashboard_url(settings: Settings) -> str:
+    """The dashboard's sign-in link (contract 11). Its token is an admin one so that the
+    operations page (`/api/lag`, admin only) shows too; it sees the dev token's tenants."""
+    token = _own_token(settings, "dashboard", _dev_enterprises(settings), admin=True)
+    return f"{settings.api_url}/#token={token}"
 
 
 def _dev_enterprises(settings: Settings) -> list[str]:
@@ -304,7 +312,7 @@ def _write_private(path: Path, data: dict[str, Any]) -> None:
         private_file.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
 
-def _publish_runtime(settings: Settings, token: str) -> None:
+def _publish_runtime(settings: Settings, token: str, dashboard_url: str) -> None:
     """Lets `switchboard produce`, `simulate` and `token` in another terminal find this stack."""
     runtime = {
         "kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
@@ -314,19 +322,26 @@ def _publish_runtime(settings: Settings, token: str) -> None:
         "api_port": settings.api_port,
         "api_url": settings.api_url,
         "token": token,
+        "dashboard_url": dashboard_url,
         "pid": os.getpid(),
     }
     _write_private(RUNTIME_FILE, runtime)
 
 
 def _announce(
-    settings: Settings, embedded: list[str], token: str, workers: dict[str, int], delivery: int
+    settings: Settings,
+    embedded: list[str],
+    token: str,
+    dashboard_url: str,
+    workers: dict[str, int],
+    delivery: int,
 ) -> None:
     def where(name: str, value: str) -> str:
         return f"{value} ({'embedded' if name in embedded else 'configured'})"
 
     lines = [
         f"  API              {settings.api_url}  (try {settings.api_url}/api/calls)",
+        f"  dashboard        {dashboard_url}",
         f"  broker           {where('broker', settings.require_kafka())}",
         f"  database         {where('database', settings.require_database())}",
         f"  schema registry  {settings.registry_url}",

@@ -36,3 +36,34 @@ PIPELINE = [
     event(6, "dcm.invoice.issued", 12, "Invoice Issued"),
     event(7, "dcm.closeout.completed", 20, "Closeout Completed"),
 ]
+
+
+# Every stage in order, a day apart: a deal through the first n of them has a known stage.
+STEPS = (
+    ("crm.deal.created", 0),
+    ("crm.brief.submitted", 1),
+    ("media.mediaplan.ready", 2),
+    ("docflow.contract.signed", 3),
+    ("legal.approved", 4),
+    ("dcm.invoice.issued", 5),
+    ("dcm.closeout.completed", 6),
+)
+
+
+def stepped_deal(deal_id: str, enterprise: str | None, day: float, stages: int) -> list[DealEvent]:
+    """A deal created `day` days after DEAL_T0 through the first `stages` STEPS, a day apart:
+    one stuck early is breached long ago, one through all seven closed within its SLA."""
+    return [
+        DealEvent(
+            event_key=f"{deal_id}:{n}",
+            event_id=f"{deal_id}-{n}",
+            source_system=event_type.split(".", 1)[0],
+            occurred_at=DEAL_T0 + timedelta(days=day + offset),
+            correlation_id=f"corr-{deal_id}",
+            event_type=event_type,
+            deal_id=deal_id,
+            domain_status="ok",
+            enterprise_id=enterprise,
+        )
+        for n, (event_type, offset) in enumerate(STEPS[:stages])
+    ]

@@ -48,3 +48,18 @@ def stop_up(up: subprocess.Popen[bytes], home: Path) -> tuple[str, str]:
     out, err = (home / "up.out").read_text(), (home / "up.err").read_text()
     assert up.returncode == 0, err[-3000:]
     return out, err
+
+
+def second_terminal(home: Path) -> dict[str, str]:
+    """The environment of a `switchboard` command run in a second terminal: it finds the
+    running `up` (broker, database, registry credential) by itself, through `home`."""
+    env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
+    for own in (
+        "DATABASE_URL",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "SCHEMA_REGISTRY_URL",
+        "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
+        "SWITCHBOARD_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
+    ):
+        env.pop(own, None)
+    return env

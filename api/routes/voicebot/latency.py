@@ -30,7 +30,11 @@ def _components(found: dict[str, Distribution]) -> dict[str, object]:
     " tts of each bot turn that has both. Percentiles are nearest rank (the smallest value with"
     " at least p% of the values at or below it), null without values. With `group_by`:"
     " `{groups: [{key, components}]}`, a group per day (of `tz`), scenario or prompt version"
-    " that has turns.",
+    " that has turns. A turn counts with its call when dated within a day of the call's start."
+    " Whole UTC days are read from a summary the worker keeps per day, scenario and prompt"
+    " version; the turns themselves are read for the part of the range off UTC midnights, a"
+    " range without a whole UTC day, and `group_by=day` with a `tz` other than UTC, which"
+    " therefore answer more slowly over long ranges. The figures are the same either way.",
     responses={
         200: Reply("The components, or their groups with `group_by`.", Latency | LatencyGroups),
         400: INVALID_PARAMETER,

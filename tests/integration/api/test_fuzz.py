@@ -39,8 +39,10 @@ from tests.support.stack import launch_api
 
 pytestmark = pytest.mark.integration
 
-# Random cases per operation, generation mode and credentials, besides the deterministic ones.
-MAX_EXAMPLES = 30
+# Random cases per operation, generation mode and credentials, besides the deterministic ones
+# (about 3,000 coverage cases per credentials): 3,703 requests per credentials in all, where
+# 30 made 5,157 for a run 40% longer (`make test` must stay under 20 min on two cores).
+MAX_EXAMPLES = 10
 REQUEST_TIMEOUT_SEC = 30
 CHECKS = [
     not_a_server_error,

@@ -14,6 +14,9 @@ import pytest_asyncio
 
 from api.app import start_api
 from api.auth import create_token
+from api.routes.health import check_worker
+from ops.lag.report import LagReport, Publication
+from ops.lag.tracker import PartitionVerdict
 from sinks.heartbeat import WorkerIdentity, record_beat
 from streams.runtime.heartbeat import PartitionProgress
 from streams.runtime.lag_status import LagStatus
@@ -166,3 +169,36 @@ async def test_a_worker_stalled_on_a_partition_is_503_and_names_it(database_url:
     assert worker["stalledPartitions"] == [
         {"topic": "telephony.calls", "partition": 0, "status": "STALL"}
     ]
+
+
+async def test_a_partition_the_sampler_calls_stalled_makes_a_beating_worker_stalled(
+    database_url: str,
+) -> None:
+    """A worker that still beats ok but whose offsets the lag sampler saw stand still."""
+    group = f"sampled-{uuid.uuid4().hex[:8]}"
+    await beat(database_url, group)
+    sampled = LagReport(
+        group=group,
+        window_sec=30.0,
+        sampled_at=0.0,
+        partitions=(
+            PartitionVerdict(group, "telephony.queue", 2, 4, 9, 5, 40.0, LagStatus.STOP),
+            PartitionVerdict(group, "telephony.queue", 3, 9, 9, 0, 0.0, LagStatus.OK),
+        ),
+        publication=Publication((), 0, 0.0),
+        outbox=None,
+        newest_processed_sec={},
+        worker_up=True,
+    )
+    pool = await asyncpg.create_pool(database_url, min_size=0, max_size=1)
+    try:
+        worker = await check_worker(pool, group, sampled)
+        alone = await check_worker(pool, group)
+    finally:
+        await pool.close()
+
+    assert worker["status"] == "stalled"
+    assert worker["stalledPartitions"] == [
+        {"topic": "telephony.queue", "partition": 2, "status": "STOP"}
+    ]
+    assert alone["status"] == "ok"

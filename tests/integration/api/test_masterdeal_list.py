@@ -24,38 +24,11 @@ from streams.masterdeal.sla_policy import SlaPolicy
 from tests.support.api import Client, bearer, get_json, serve_settings, settings_for
 from tests.support.clock import DEAL_T0 as T0
 from tests.support.contract import conforms
+from tests.support.deals import stepped_deal as deal
 
 pytestmark = pytest.mark.integration
 
-STEPS = (
-    ("crm.deal.created", 0),
-    ("crm.brief.submitted", 1),
-    ("media.mediaplan.ready", 2),
-    ("docflow.contract.signed", 3),
-    ("legal.approved", 4),
-    ("dcm.invoice.issued", 5),
-    ("dcm.closeout.completed", 6),
-)
 PAGED = 23  # deals of the paging tenant: several pages of 4, the last one short
-
-
-def deal(deal_id: str, enterprise: str | None, day: float, stages: int) -> list[DealEvent]:
-    """A deal created `day` days after T0 that went through the first `stages` STEPS, a day
-    apart: 1 is stuck in lead_created (breached long ago), 7 closed within its SLA."""
-    return [
-        DealEvent(
-            event_key=f"{deal_id}:{n}",
-            event_id=f"{deal_id}-{n}",
-            source_system=event_type.split(".", 1)[0],
-            occurred_at=T0 + timedelta(days=day + offset),
-            correlation_id=f"corr-{deal_id}",
-            event_type=event_type,
-            deal_id=deal_id,
-            domain_status="ok",
-            enterprise_id=enterprise,
-        )
-        for n, (event_type, offset) in enumerate(STEPS[:stages])
-    ]
 
 
 def forged(*position: object) -> str:

@@ -53,10 +53,10 @@ MARKER = "alpha"  # in every value of alpha's: an answer to bravo must never hol
 
 # Not tenant data, so not walked: open routes (the health check, Prometheus metrics, the
 # Schema Registry, which contract 3 leaves readable), the admin-only operations view, and the
-# dashboard's static page. Knowledge search needs pgvector, which this PostgreSQL lacks (it
-# answers 503): tests/integration/knowledge/ walks its tenancy on a pgserver cluster.
+# dashboard's static page and assets. Knowledge search needs pgvector, which this PostgreSQL
+# lacks (it answers 503): tests/integration/knowledge/ walks its tenancy on a pgserver cluster.
 SKIPPED_PATHS = frozenset(
-    {"/health", "/metrics", "/api/lag", "/", "/api/voicebot/knowledge/search"}
+    {"/health", "/metrics", "/api/lag", "/", "/assets/{name}", "/api/voicebot/knowledge/search"}
 )
 SKIPPED_PREFIXES = ("/schema-registry",)
 
@@ -429,10 +429,12 @@ def _probe(
 
 # A content hash (the eventId of a posted interaction) differs with any id the content holds.
 _CONTENT_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+# The instant a live answer describes (GET /api/wallboard) differs between any two requests.
+_AS_OF = re.compile(r'"asOf":"[^"]*"')
 
 
 def blank(answer: Answer, values: tuple[str, ...]) -> Answer:
-    body = _CONTENT_HASH.sub("<hash>", answer.body)
+    body = _AS_OF.sub('"asOf":"<now>"', _CONTENT_HASH.sub("<hash>", answer.body))
     for value in sorted(values, key=len, reverse=True):
         for form in {value, quote(value, safe=""), orjson.dumps(value).decode()[1:-1]}:
             body = body.replace(form, "<id>")

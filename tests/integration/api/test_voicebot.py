@@ -25,6 +25,7 @@ from scipy.stats import norm, ttest_ind
 
 from api.auth import create_token
 from sinks.voicebot.daily_stats import recount_days
+from sinks.voicebot.latency_days import recount_latency_days
 from tests.support.api import (
     Client,
     bearer,
@@ -397,6 +398,7 @@ async def _seed(conn: asyncpg.Connection) -> None:
         ]
     }
     await recount_days(conn, days)
+    await recount_latency_days(conn, days)
 
 
 async def _get(world: World, path: str, headers: dict[str, str] | None = None) -> Any:

@@ -115,6 +115,7 @@ def test_up_logs_json_and_keeps_its_tokens_across_runs(fresh_broker: str, tmp_pa
         assert [t.name for t in tokens if t.revoked_at is None] == [
             "switchboard up (service)",
             "switchboard up (dev)",
+            "switchboard up (dashboard)",
         ]
     finally:
         stop_up(up, home)

@@ -223,7 +223,16 @@ def test_watch_picks_up_only_the_rows_appended_since(pipeline: Pipeline, tmp_pat
         )
     finally:
         watcher.send_signal(signal.SIGINT)
-        assert watcher.wait(timeout=30) == 0, log.read_text()
+        try:
+            status = watcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # Left running, it would re-read the file in a loop for the rest of the session.
+            watcher.kill()
+            watcher.wait()
+            raise AssertionError(
+                f"Ctrl-C did not stop the watch:\n{log.read_text()[-3000:]}"
+            ) from None
+    assert status == 0, log.read_text()
     assert "imported 25 calls" not in log.read_text()
     pipeline.start_worker()
     wait_until(lambda: figures(pipeline)[0] == 25, timeout=120, what="25 calls")

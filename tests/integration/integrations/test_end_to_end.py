@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -20,7 +19,7 @@ import requests
 
 from switchboard.runtime.embedded import free_port
 from tests.support.stack import wait_until
-from tests.support.up import start_up, stop_up
+from tests.support.up import second_terminal, start_up, stop_up
 
 pytestmark = pytest.mark.integration
 
@@ -67,19 +66,9 @@ def recorded(record: Path) -> list[dict[str, Any]]:
 
 
 def switchboard(home: Path, *args: str) -> str:
-    env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
-    # The running `up` is found through its runtime file, its registry credential included.
-    for own in (
-        "DATABASE_URL",
-        "KAFKA_BOOTSTRAP_SERVERS",
-        "SCHEMA_REGISTRY_URL",
-        "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
-        "SWITCHBOARD_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
-    ):
-        env.pop(own, None)
     done = subprocess.run(
         [sys.executable, "-m", "switchboard", *args],
-        env=env,
+        env=second_terminal(home),
         capture_output=True,
         text=True,
         timeout=300,

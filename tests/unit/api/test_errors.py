@@ -31,6 +31,25 @@ async def _database_restarting(request: web.Request) -> web.Response:
     raise asyncpg.CannotConnectNowError("the database system is starting up")
 
 
+class _Contended:
+    """A read that loses a deadlock `losses` times, then answers."""
+
+    def __init__(self, losses: int) -> None:
+        self.losses = losses
+        self.calls = 0
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        self.calls += 1
+        if self.calls <= self.losses:
+            raise asyncpg.DeadlockDetectedError("deadlock detected")
+        return web.json_response({"ok": True})
+
+
+_ONCE = _Contended(losses=1)
+_ALWAYS = _Contended(losses=1_000)
+_WRITE = _Contended(losses=1)
+
+
 async def _too_large(request: web.Request) -> web.Response:
     await request.read()
     return web.Response()
@@ -54,6 +73,9 @@ async def client() -> AsyncIterator[Client]:
     app.router.add_post("/upload", _too_large)
     app.router.add_get("/own-response", _own_response)
     app.router.add_get("/redirect", _redirect)
+    app.router.add_get("/contended-once", _ONCE)
+    app.router.add_get("/contended-always", _ALWAYS)
+    app.router.add_post("/contended-write", _WRITE)
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         yield test_client
 
@@ -148,3 +170,24 @@ async def test_redirects_are_not_errors(client: Client) -> None:
 )
 def test_error_codes(status: int, code: str) -> None:
     assert error_code(status) == code
+
+
+async def test_a_read_that_lost_a_deadlock_is_run_again(client: Client) -> None:
+    response = await client.get("/contended-once")
+    assert response.status == 200
+    assert await response.json() == {"ok": True}
+    assert _ONCE.calls == 2
+
+
+async def test_a_read_that_keeps_losing_answers_503_with_retry_after(client: Client) -> None:
+    response = await client.get("/contended-always")
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+    assert (await response.json())["error"]["code"] == "unavailable"
+    assert _ALWAYS.calls == 3
+
+
+async def test_a_write_is_never_run_twice(client: Client) -> None:
+    response = await client.post("/contended-write")
+    assert response.status == 503
+    assert _WRITE.calls == 1

@@ -23,6 +23,8 @@ ROOT = REPO
 COMPOSE = ROOT / "docker-compose.yml"
 SWITCHBOARD_ROLES = {"migrate": "migrate", "worker": "worker", "api": "api", "delivery": "deliver"}
 CONTRACT_VARIABLES = {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "SCHEMA_REGISTRY_URL"}
+# Their wiring is checked in test_monitoring_files.py.
+MONITORING = ("prometheus", "grafana")
 
 
 @cache
@@ -41,14 +43,22 @@ def is_one_shot(service: dict[str, Any]) -> bool:
 
 
 def test_the_stack_has_every_part() -> None:
-    assert set(services()) == {"kafka", "schema-registry", "postgres", *SWITCHBOARD_ROLES}
+    assert set(services()) == {
+        "kafka",
+        "schema-registry",
+        "postgres",
+        *SWITCHBOARD_ROLES,
+        *MONITORING,
+    }
     assert services()["kafka"]["image"].startswith("apache/kafka:")
     assert services()["schema-registry"]["image"].startswith("confluentinc/cp-schema-registry:")
     assert services()["postgres"]["image"].startswith("postgres:16")
+    assert services()["prometheus"]["image"].startswith("prom/prometheus:")
+    assert services()["grafana"]["image"].startswith("grafana/grafana:")
 
 
 def test_third_party_images_are_pinned() -> None:
-    for name in ("kafka", "schema-registry", "postgres"):
+    for name in ("kafka", "schema-registry", "postgres", *MONITORING):
         image = services()[name]["image"]
         assert ":" in image and not image.endswith(":latest"), name
 
@@ -125,19 +135,23 @@ def test_kafka_runs_kraft_and_advertises_itself_to_the_network() -> None:
 
 def test_state_lives_in_named_volumes() -> None:
     declared = set(compose()["volumes"])
+    # Bind mounts (./deploy/...) are configuration, read-only; only named volumes hold state.
     used = {
         volume.split(":")[0]
         for service in services().values()
         for volume in service.get("volumes", [])
+        if not volume.startswith("./")
     }
-    assert used == declared == {"kafka-data", "postgres-data"}
+    assert used == declared == {"kafka-data", "postgres-data", "prometheus-data", "grafana-data"}
 
 
 def test_the_image_runs_the_api_as_an_unprivileged_user() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text().splitlines()
     instructions = [line for line in dockerfile if line and not line.startswith(("#", " "))]
 
-    assert instructions[0] == "FROM python:3.11-slim"
+    # The last stage is the image; an earlier one builds the dashboard's static files.
+    stages = [line for line in instructions if line.startswith("FROM ")]
+    assert stages[-1] == "FROM python:3.11-slim"
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
     assert instructions[-1] == 'CMD ["switchboard", "api"]'
@@ -152,7 +166,12 @@ def test_the_image_runs_the_api_as_an_unprivileged_user() -> None:
 def test_docker_compose_accepts_the_file() -> None:
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
-        env={**os.environ, "POSTGRES_PASSWORD": "test", "SWITCHBOARD_SECRET_KEY": "test"},
+        env={
+            **os.environ,
+            "POSTGRES_PASSWORD": "test",
+            "SWITCHBOARD_SECRET_KEY": "test",
+            "GRAFANA_ADMIN_PASSWORD": "test",
+        },
         capture_output=True,
         text=True,
         check=False,

@@ -1,0 +1,1 @@
+"""The voice bot's latency summary (voicebot.latency_days) against a real PostgreSQL."""
