@@ -9,6 +9,7 @@ the same HTTP stack and pool), measured in the same run.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -172,3 +173,37 @@ async def _latency(
         p99_ms=percentile_nearest_rank(timed, 99) or 0.0,
         max_ms=max(timed),
     )
+
+
+@dataclass(frozen=True)
+class TimedCalls:
+    """A scenario of calls timed one after another, with the load average as it began."""
+
+    name: str
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    load_average: float
+
+
+async def time_calls(name: str, ask: Callable[[], Awaitable[None]], requests: int) -> TimedCalls:
+    """`requests` calls of `ask` after the warm-up: nearest-rank p50 and p99, and the slowest."""
+    load = os.getloadavg()[0]
+    timed = await timings(ask, requests)
+    measured = TimedCalls(
+        name=name,
+        requests=requests,
+        p50_ms=percentile_nearest_rank(timed, 50) or 0.0,
+        p99_ms=percentile_nearest_rank(timed, 99) or 0.0,
+        max_ms=max(timed),
+        load_average=load,
+    )
+    log.info("measured", scenario=name, p50_ms=measured.p50_ms, p99_ms=measured.p99_ms)
+    return measured
+
+
+def expect(condition: object, failure: str) -> None:
+    """Stops the benchmark with `failure` unless `condition` holds."""
+    if not condition:
+        raise RuntimeError(failure)

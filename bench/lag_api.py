@@ -17,10 +17,8 @@ The contract (issue 14): p99 < 50 ms.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,13 +29,12 @@ import structlog
 from confluent_kafka import Consumer, TopicPartition
 
 from api.auth import create_token
-from bench.api_latency import WARM_UP, timings
+from bench.api_latency import WARM_UP, TimedCalls, expect, time_calls
 from bench.command import echo, json_option, pg_admin_url_option, prepare, requests_option
 from bench.produce import produce
 from bench.report import Machine, machine_facts, today
 from bench.stack import DEFAULT_ADMIN_URL, fresh_database, serve_api
 from schemas.topics import INPUT_TOPIC_NAMES, INPUT_TOPICS, MASTERDEAL_TOPICS
-from streams.contact_centre.percentiles import percentile_nearest_rank
 from switchboard.broker import consumer_config, end_offsets
 from switchboard.kafka.admin import ensure_topics, topic_partitions
 from switchboard.runtime.embedded import start_broker
@@ -54,16 +51,6 @@ SAMPLE_INTERVAL_SEC = 1
 
 
 @dataclass(frozen=True)
-class Latency:
-    name: str
-    requests: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    load_average: float
-
-
-@dataclass(frozen=True)
 class Result:
     requests: int
     topics: int
@@ -71,8 +58,8 @@ class Result:
     partitions: int
     answer_bytes: int
     total_lag: int
-    baseline: Latency
-    lag: Latency
+    baseline: TimedCalls
+    lag: TimedCalls
     machine: Machine
     date: str
 
@@ -107,7 +94,7 @@ class Result:
         return "\n".join(lines)
 
 
-def _line(latency: Latency) -> str:
+def _line(latency: TimedCalls) -> str:
     return (
         f"  {latency.name:34} {latency.p50_ms:8.1f} {latency.p99_ms:8.1f}"
         f" {latency.max_ms:8.1f} {latency.load_average:6.2f}"
@@ -171,7 +158,7 @@ def _fill(bootstrap: str, partitions: int) -> None:
     log.info("broker filled", partitions=len(ends), messages=sum(ends.values()))
 
 
-async def _measure(api_url: str, token: str, requests: int) -> tuple[Latency, Latency, bytes]:
+async def _measure(api_url: str, token: str, requests: int) -> tuple[TimedCalls, TimedCalls, bytes]:
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(api_url, headers=headers) as session:
         answer = await _first_answer(session)
@@ -180,15 +167,15 @@ async def _measure(api_url: str, token: str, requests: int) -> tuple[Latency, La
             async with session.get("/health") as response:
                 await response.read()
                 # No worker runs here: /health says 503 after the same queries.
-                _expect(response.status in (200, 503), f"/health: {response.status}")
+                expect(response.status in (200, 503), f"/health: {response.status}")
 
         async def lag() -> None:
             async with session.get("/api/lag") as response:
                 body = await response.read()
-                _expect(response.status == 200, f"/api/lag: {response.status} {body!r}")
+                expect(response.status == 200, f"/api/lag: {response.status} {body!r}")
 
-        baseline = await _latency("baseline: GET /health (db+broker)", health, requests)
-        measured = await _latency("GET /api/lag", lag, requests)
+        baseline = await time_calls("baseline: GET /health (db+broker)", health, requests)
+        measured = await time_calls("GET /api/lag", lag, requests)
     return baseline, measured, answer
 
 
@@ -203,26 +190,6 @@ async def _first_answer(session: aiohttp.ClientSession) -> bytes:
         if time.monotonic() > deadline:
             raise RuntimeError(f"/api/lag: no partitions after 30 s: {response.status} {body!r}")
         await asyncio.sleep(0.2)
-
-
-def _expect(condition: object, failure: str) -> None:
-    if not condition:
-        raise RuntimeError(failure)
-
-
-async def _latency(name: str, ask: Callable[[], Awaitable[None]], requests: int) -> Latency:
-    load = os.getloadavg()[0]
-    timed = await timings(ask, requests)
-    latency = Latency(
-        name=name,
-        requests=requests,
-        p50_ms=percentile_nearest_rank(timed, 50) or 0.0,
-        p99_ms=percentile_nearest_rank(timed, 99) or 0.0,
-        max_ms=max(timed),
-        load_average=load,
-    )
-    log.info("measured", scenario=name, p50_ms=latency.p50_ms, p99_ms=latency.p99_ms)
-    return latency
 
 
 @click.command(help="GET /api/lag p50/p99 over HTTP, against GET /health in the same run.")

@@ -18,9 +18,7 @@ The contract (issue 12): the PBX gets an extension in well under 300 ms; p99 cac
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,14 +28,13 @@ import orjson
 import structlog
 
 from api.auth import create_token
-from bench.api_latency import WARM_UP, timings
+from bench.api_latency import WARM_UP, TimedCalls, expect, time_calls
 from bench.command import echo, json_option, pg_admin_url_option, prepare, requests_option
 from bench.crm_configs import API_KEY, user_mappings
 from bench.crm_server import CUSTOMERS, crm_server, stats
 from bench.report import Machine, machine_facts, today
 from bench.stack import DEFAULT_ADMIN_URL, fresh_database, serve_api
 from integrations.config.secrets import generate_key
-from streams.contact_centre.percentiles import percentile_nearest_rank
 from switchboard.runtime.embedded import free_port
 
 log = structlog.get_logger(__name__)
@@ -49,21 +46,11 @@ REPEATED_PHONES = 50
 
 
 @dataclass(frozen=True)
-class Latency:
-    name: str
-    requests: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    load_average: float
-
-
-@dataclass(frozen=True)
 class Result:
     requests: int
-    baselines: tuple[Latency, ...]
-    uncached: Latency
-    cached: Latency
+    baselines: tuple[TimedCalls, ...]
+    uncached: TimedCalls
+    cached: TimedCalls
     crm_lookups: int
     # Lookups the CRM received beyond those of the direct baseline, the uncached scenario and the
     # first ask of each repeated phone: what the cached scenario let through (0 expected).
@@ -102,7 +89,7 @@ class Result:
         return "\n".join(lines)
 
 
-def _line(latency: Latency) -> str:
+def _line(latency: TimedCalls) -> str:
     return (
         f"  {latency.name:44} {latency.p50_ms:8.1f} {latency.p99_ms:8.1f}"
         f" {latency.max_ms:8.1f} {latency.load_average:6.2f}"
@@ -138,7 +125,7 @@ def run(requests: int, admin_url: str = DEFAULT_ADMIN_URL) -> Result:
 
 async def _measure(
     api_url: str, crm_url: str, admin: str, reader: str, requests: int
-) -> tuple[tuple[Latency, ...], Latency, Latency]:
+) -> tuple[tuple[TimedCalls, ...], TimedCalls, TimedCalls]:
     async with aiohttp.ClientSession(api_url) as api, aiohttp.ClientSession(crm_url) as crm:
         async with api.put(
             f"/api/integrations/{TENANT}/retailcrm",
@@ -154,30 +141,30 @@ async def _measure(
             async with api.get("/health", headers=headers) as response:
                 await response.read()
                 # No worker and no broker here: /health says 503 after the same queries.
-                _expect(response.status in (200, 503), f"/health: {response.status}")
+                expect(response.status in (200, 503), f"/health: {response.status}")
 
         async def crm_lookup() -> None:
             params = {"filter[name]": next(phones)}
             async with crm.get(CUSTOMERS, params=params, headers={"X-API-KEY": API_KEY}) as got:
                 await got.read()
-                _expect(got.status == 200, f"CRM: {got.status}")
+                expect(got.status == 200, f"CRM: {got.status}")
 
         async def redirect(phone: str, source: str) -> None:
             async with api.post(
                 f"/api/integrations/{TENANT}/smart-redirect", headers=headers, json={"phone": phone}
             ) as response:
                 answer = orjson.loads(await response.read())
-                _expect(
+                expect(
                     response.status == 200 and answer["source"] == source and answer["extension"],
                     f"smart-redirect {phone}: {response.status} {answer}",
                 )
 
         repeated = [next(phones) for _ in range(REPEATED_PHONES)]
         baselines = (
-            await _latency("baseline: GET /health", health, requests),
-            await _latency("baseline: the CRM's customers lookup, direct", crm_lookup, requests),
+            await time_calls("baseline: GET /health", health, requests),
+            await time_calls("baseline: the CRM's customers lookup, direct", crm_lookup, requests),
         )
-        uncached = await _latency(
+        uncached = await time_calls(
             "smart redirect, uncached (the CRM is asked)",
             lambda: redirect(next(phones), "crm"),
             requests,
@@ -185,32 +172,12 @@ async def _measure(
         for phone in repeated:
             await redirect(phone, "crm")
         turn = iter(range(10**9))
-        cached = await _latency(
+        cached = await time_calls(
             "smart redirect, cached (repeated phones)",
             lambda: redirect(repeated[next(turn) % REPEATED_PHONES], "cache"),
             requests,
         )
     return baselines, uncached, cached
-
-
-def _expect(condition: object, failure: str) -> None:
-    if not condition:
-        raise RuntimeError(failure)
-
-
-async def _latency(name: str, ask: Callable[[], Awaitable[None]], requests: int) -> Latency:
-    load = os.getloadavg()[0]
-    timed = await timings(ask, requests)
-    latency = Latency(
-        name=name,
-        requests=requests,
-        p50_ms=percentile_nearest_rank(timed, 50) or 0.0,
-        p99_ms=percentile_nearest_rank(timed, 99) or 0.0,
-        max_ms=max(timed),
-        load_average=load,
-    )
-    log.info("measured", scenario=name, p50_ms=latency.p50_ms, p99_ms=latency.p99_ms)
-    return latency
 
 
 @click.command(help="Smart redirect p50/p99 over HTTP, cached and uncached, against baselines.")
