@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
@@ -29,11 +29,12 @@ import structlog
 from confluent_kafka import Consumer, Message
 
 from bench.baseline import copy_loop
-from bench.centre_traffic import ANALYTICS_TOPICS, DayCounts, publish_day
-from bench.command import RunOptions, bench_command
+from bench.centre_traffic import ANALYTICS_TOPICS, DayCounts, day_events, publish_day
+from bench.command import RunOptions, bench_command, paced_sec_option, rate_option
+from bench.paced import Latency, Tracked, measure_latency, paced_events, paced_rate
 from bench.report import Comparison, Rate, machine_facts, today
 from bench.stack import Stack, registered_codecs, scratch_stack
-from bench.worker import poll_counts, select_counts, worker_env
+from bench.worker import PARTITIONS, poll_counts, select_counts, worker_env
 from schemas.topics import (
     CRM_OUTCOMES,
     DIGITAL_MESSAGES,
@@ -54,6 +55,7 @@ from sinks.raw_events import (
 from streams.contact_centre.outcomes import interaction_id_of
 from streams.runtime.dedup_keys import dedup_key
 from switchboard.broker import consumer_config
+from switchboard.kafka.admin import ensure_topics
 from switchboard.kafka.lag import consumer_lag
 from switchboard.runtime.processes import ChildProcess
 
@@ -87,6 +89,8 @@ _FACT_COUNTS = "SELECT " + ", ".join(f"(SELECT count(*) FROM {table})" for table
 # The day is history by the time the bench runs: the grace period must not turn it away.
 TEN_YEARS_SEC = 10 * 365 * 24 * 3600
 REFUSED = "batch refused, isolating"  # streams.runtime.ingest's warning
+# Seconds of paced publishing by default: enough events for a p99, a short phase.
+PACED_SEC = 30.0
 # Facts count as settled once two reads this far apart agree, with the group's lag at 0.
 SETTLE_SEC = 1.0
 # The worker is declared stuck when nothing it writes moves for this long.
@@ -114,6 +118,7 @@ class Result(Comparison):
     facts: dict[str, int]
     refused_batches: int
     wall_sec: float
+    paced: Latency | None = None  # event to raw row, published at a fixed rate
 
     def as_text(self) -> str:
         duplicates = self.events - self.distinct_events
@@ -131,6 +136,7 @@ class Result(Comparison):
                 _listing("facts", self.facts),
                 f"  refused     {self.refused_batches} batches written entity by entity",
                 f"  ratio       {self.ratio:.3f}",
+                *((f"  latency     {self.paced.text()}",) if self.paced else ()),
                 f"  wall time   {self.wall_sec:.0f} s",
                 *self.machine_lines(),
             )
@@ -148,15 +154,18 @@ def _listing(label: str, counts: Mapping[str, int]) -> str:
 # --- the run -------------------------------------------------------------------------------
 
 
-def run(options: RunOptions) -> Result:
+def run(options: RunOptions, rate: float | None = None, paced_sec: float = PACED_SEC) -> Result:
     started = time.perf_counter()
-    with scratch_stack(options.admin_url) as stack:
+    with scratch_stack(options.admin_url, options.tree) as stack:
         day = publish_day(stack, options.events, options.seed)
         log.info("published", events=day.events, **day.per_topic)
         baseline = [measure_baseline(stack, day.events) for _ in range(options.baseline_passes)]
         worker = measure_worker(stack, day, options.batch_size)
         log.info("worker done", events_per_sec=round(worker.rate.per_sec))
         machine = machine_facts(stack.admin_url)
+    paced = measure_paced(
+        options, paced_rate(rate, worker.rate.events, worker.rate.seconds), paced_sec
+    )
     return Result(
         events=day.events,
         distinct_events=day.distinct_events,
@@ -174,7 +183,36 @@ def run(options: RunOptions) -> Result:
         wall_sec=time.perf_counter() - started,
         machine=machine,
         date=today(),
+        paced=paced,
     )
+
+
+def measure_paced(options: RunOptions, rate: float, seconds: float) -> Latency:
+    """Event-to-raw-row latency on a stack of its own (empty topics), while a day of up to
+    `seconds` of events is published at `rate` events/s to a worker that is already running.
+    The facts an event touches are folded in the transaction that stores its raw row."""
+    with scratch_stack(options.admin_url, options.tree) as stack:
+        tracked = _tracked_day(stack, paced_events(options.events, rate, seconds), options.seed)
+        database_url = stack.worker_database()
+        worker = start_worker(stack, database_url, options.batch_size)
+        latency = measure_latency(stack, database_url, worker, tracked, rate)
+    log.info("paced done", **asdict(latency))
+    return latency
+
+
+def _tracked_day(stack: Stack, events: int, seed: int) -> list[Tracked]:
+    """The day's analytics events encoded in order, each tagged with its raw row's key."""
+    ensure_topics(stack.bootstrap, ANALYTICS_TOPICS, PARTITIONS)
+    topics = {t.name: t for t in ANALYTICS_TOPICS}
+    codecs = asyncio.run(registered_codecs(stack.registry_url, ANALYTICS_TOPICS))
+    tracked: list[Tracked] = []
+    for event in day_events(events, seed):
+        if event.topic not in codecs:  # telephony.calls: not the analytics agents'
+            continue
+        key = dedup_key(event.record, topics[event.topic].key_of(event.record) or "")
+        value = codecs[event.topic].encode(event.record)
+        tracked.append(((event.topic, event.key, value, key), RAW_TABLES[event.topic].name))
+    return tracked
 
 
 # --- the baseline --------------------------------------------------------------------------
@@ -231,17 +269,21 @@ async def _copy(conn: asyncpg.Connection, rows: Mapping[str, list[tuple[Any, ...
 
 
 def start_worker(stack: Stack, database_url: str, batch_size: int) -> ChildProcess:
-    env = {
+    return stack.start_worker(worker_environment(stack, database_url, batch_size))
+
+
+def worker_environment(stack: Stack, database_url: str, batch_size: int) -> dict[str, str]:
+    """The worker's environment for this benchmark: bench.worker's, and the settings below."""
+    return {
         **worker_env(stack, database_url, batch_size),
         "SWITCHBOARD_LATE_GRACE_SEC": str(TEN_YEARS_SEC),
         # The wall-clock timers would only add work the measured path does not have.
         "SWITCHBOARD_SLA_CHECK_INTERVAL_SEC": "3600",
         "SWITCHBOARD_RECONCILE_INTERVAL_SEC": "86400",
     }
-    return stack.start("worker", env)
 
 
-def measure_worker(stack: Stack, day: DayCounts, batch_size: int) -> WorkerRun:
+def measure_worker(stack: Stack, day: DayCounts, batch_size: int, workers: int = 1) -> WorkerRun:
     """The worker's rate from its first raw row until every event is stored and the facts
     have settled; its startup until that first row.
 
@@ -250,23 +292,27 @@ def measure_worker(stack: Stack, day: DayCounts, batch_size: int) -> WorkerRun:
     clock would stop at that change instead). Events the first rows already account for are
     left out of the count, in proportion, as bench.worker does.
     """
-    database_url = stack.new_database(migrated=True)
+    database_url = stack.worker_database()
     expected = tuple(day.per_topic.get(name, 0) for name in RAW_TABLES)
     launched = time.perf_counter()
-    worker = start_worker(stack, database_url, batch_size)
+    # Several `workers` share one consumer group, as `switchboard up --workers N` runs them.
+    started = [start_worker(stack, database_url, batch_size) for _ in range(workers)]
     with psycopg.connect(database_url, autocommit=True) as conn:
         first_at, first = poll_counts(
-            conn, _RAW_COUNTS, worker, lambda counts: sum(counts) > 0, _stored
+            conn, _RAW_COUNTS, started, lambda counts: sum(counts) > 0, _stored
         )
         stored_at, _ = poll_counts(
             conn,
             _RAW_COUNTS,
-            worker,
+            started,
             lambda counts: all(n >= want for n, want in zip(counts, expected, strict=True)),
             _stored,
         )
-        changed_at, settled_at, facts = _settle(conn, stack, worker)
-    worker.stop()
+        changed_at, settled_at, facts = _settle(conn, stack, started)
+    for worker in started:
+        worker.terminate()
+    for worker in started:
+        worker.stop()
     done_at = max(stored_at, changed_at)
     measured = round(day.events * (1 - sum(first) / day.distinct_events))
     return WorkerRun(
@@ -274,16 +320,16 @@ def measure_worker(stack: Stack, day: DayCounts, batch_size: int) -> WorkerRun:
         startup_sec=first_at - launched,
         settle_sec=settled_at - stored_at,
         facts=dict(zip(FACT_TABLES, facts, strict=True)),
-        refused_batches=_refused_batches(worker),
+        refused_batches=sum(_refused_batches(worker) for worker in started),
     )
 
 
 def _settle(
-    conn: psycopg.Connection[Any], stack: Stack, worker: ChildProcess
+    conn: psycopg.Connection[Any], stack: Stack, workers: list[ChildProcess]
 ) -> tuple[float, float, tuple[int, ...]]:
     """Waits for the group's lag to be 0 and the fact counts to stand still for SETTLE_SEC;
     returns when they last changed, when that was confirmed, and the counts."""
-    group = worker.env["SWITCHBOARD_APP_ID"]
+    group = workers[0].env["SWITCHBOARD_APP_ID"]
     facts = select_counts(conn, _FACT_COUNTS)
     changed_at = since = time.perf_counter()
     while True:
@@ -293,10 +339,11 @@ def _settle(
             facts, changed_at = now_facts, now
         elif _drained(stack.bootstrap, group):
             return changed_at, now, facts
-        if worker.exited():
-            raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
+        for worker in workers:
+            if worker.exited():
+                raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
         if now - since > STALL_SEC:
-            raise RuntimeError(f"the facts did not settle:\n{worker.log_tail()}")
+            raise RuntimeError(f"the facts did not settle:\n{workers[0].log_tail()}")
 
 
 def _refused_batches(worker: ChildProcess) -> int:
@@ -328,6 +375,11 @@ main = bench_command(
     events=150_000,
     what="About this many events: the simulated day is scaled to it.",
     doc="Contact-centre events per second through the analytics agents, against a plain loop.",
+    tree=True,
+    extra_options=(
+        rate_option("Events/s of the paced latency phase"),
+        paced_sec_option(PACED_SEC),
+    ),
 )
 
 if __name__ == "__main__":

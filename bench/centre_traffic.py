@@ -71,10 +71,8 @@ def publish_day(stack: Stack, events: int, seed: int) -> DayCounts:
     ensure_topics(stack.bootstrap, ANALYTICS_TOPICS, PARTITIONS)
     codecs = asyncio.run(registered_codecs(stack.registry_url, ANALYTICS_TOPICS))
     calls_per_hour = calls_per_hour_for(events)
-    config = CentreConfig(queues=QUEUES, calls_per_hour=calls_per_hour)
-    centre = ContactCentre.day(DAY, config, seed=seed, enterprises=ENTERPRISES)
     tally = _Tally()
-    produce(stack.bootstrap, tally.encoded(centre.events(), codecs))
+    produce(stack.bootstrap, tally.encoded(day_events(events, seed), codecs))
     return DayCounts(
         events=tally.messages,
         per_topic=dict(tally.distinct),
@@ -82,6 +80,12 @@ def publish_day(stack: Stack, events: int, seed: int) -> DayCounts:
         enterprises=len(ENTERPRISES),
         queues=QUEUES,
     )
+
+
+def day_events(events: int, seed: int) -> Iterator[SimEvent]:
+    """The simulated day of about `events` analytics events, every topic's, in their order."""
+    config = CentreConfig(queues=QUEUES, calls_per_hour=calls_per_hour_for(events))
+    return ContactCentre.day(DAY, config, seed=seed, enterprises=ENTERPRISES).events()
 
 
 class _Tally:

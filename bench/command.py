@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import click
@@ -40,6 +41,37 @@ def requests_option(default: int) -> Callable[[F], F]:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def rate_option(what: str) -> Callable[[F], F]:
+    """--rate of a paced phase; `what` is its help, which this completes with the default."""
+    return click.option(
+        "--rate",
+        type=click.FloatRange(min=1),
+        default=None,
+        help=f"{what}; by default half the worker's rate measured in the same run.",
+    )
+
+
+def paced_sec_option(default: float) -> Callable[[F], F]:
+    """--paced-sec: how long a paced phase publishes, at most."""
+    return click.option(
+        "--paced-sec",
+        type=click.FloatRange(min=1),
+        default=default,
+        show_default=True,
+        help="Seconds of paced publishing (at most --events events).",
+    )
+
+
+tree_option = click.option(
+    "--tree",
+    type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path),
+    default=None,
+    help="Run the workers, and migrate their databases, from this source tree (a `git worktree`"
+    " of another commit) with this venv's Python; the traffic, the plain loop, the timing and"
+    " the report stay this tree's.",
+)
 
 
 def common_options(*, events: int, what: str) -> Callable[[F], F]:
@@ -94,6 +126,8 @@ class RunOptions:
     baseline_passes: int = 3
     seed: int = 7
     admin_url: str = DEFAULT_ADMIN_URL
+    # The source tree of the workers under test (bench.stack.Stack.tree); None: this tree.
+    tree: Path | None = None
 
 
 class Report(Protocol):
@@ -114,9 +148,10 @@ def bench_command(
     what: str,
     doc: str,
     extra_options: Sequence[Callable[[F], F]] = (),
+    tree: bool = False,
 ) -> click.Command:
     """The command of a benchmark `run(options, **extra)`: the common options (`RunOptions`),
-    then `extra_options`, whose values go to `run` by name."""
+    --tree if `tree`, then `extra_options`, whose values go to `run` by name."""
 
     def main(
         events: int,
@@ -128,11 +163,14 @@ def bench_command(
         **extra: Any,
     ) -> None:
         prepare()
-        options = RunOptions(events, batch_size, baseline_passes, seed, pg_admin_url)
+        source = extra.pop("tree", None)
+        options = RunOptions(events, batch_size, baseline_passes, seed, pg_admin_url, source)
         echo(run(options, **extra), as_json)
 
     for option in reversed(extra_options):
         main = option(main)
+    if tree:
+        main = tree_option(main)
     return click.command(context_settings={"help_option_names": ["-h", "--help"]}, help=doc)(
         common_options(events=events, what=what)(main)
     )

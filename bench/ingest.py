@@ -19,22 +19,37 @@ import click
 import structlog
 
 from bench.baseline import run_baseline
-from bench.command import RunOptions, bench_command
+from bench.command import RunOptions, bench_command, paced_sec_option, rate_option
 from bench.ingest_integrations import integrations
+from bench.paced import Latency, Tracked, measure_latency, paced_events, paced_rate
 from bench.produce import Encoded, produce
 from bench.report import Rate, Result, machine_facts, today
 from bench.stack import Stack, scratch_stack, stack_registry
-from bench.worker import PARTITIONS, measure_worker
+from bench.worker import PARTITIONS, measure_worker, worker_env
 from schemas.codec import TopicCodec
 from schemas.topics import TELEPHONY_CALLS
+from streams.runtime.dedup_keys import dedup_key
 from switchboard.kafka.admin import ensure_topics
 from switchboard.simulation.call_batch import Counts, generate
 
 log = structlog.get_logger(__name__)
 
+# Seconds of paced publishing by default: enough events for a p99, a short phase.
+PACED_SEC = 30.0
 
-def run(options: RunOptions, with_integrations: bool = False) -> Result:
-    with scratch_stack(options.admin_url) as stack, integrations(stack, with_integrations) as crm:
+
+def run(
+    options: RunOptions,
+    with_integrations: bool = False,
+    rate: float | None = None,
+    paced_sec: float = PACED_SEC,
+) -> Result:
+    if with_integrations and options.tree:
+        raise click.UsageError("--integrations runs this tree's worker only: no --tree with it")
+    with (
+        scratch_stack(options.admin_url, options.tree) as stack,
+        integrations(stack, with_integrations) as crm,
+    ):
         counts = publish_traffic(stack, options.events, options.seed)
         baseline = [measure_baseline(stack, counts.events) for _ in range(options.baseline_passes)]
         configure = crm.configure if crm else None
@@ -43,6 +58,7 @@ def run(options: RunOptions, with_integrations: bool = False) -> Result:
         if crm:
             crm.collect()
         machine = machine_facts(stack.admin_url)
+    paced = measure_paced(options, paced_rate(rate, worker.events, worker.seconds), paced_sec)
     result = Result(
         events=counts.events,
         distinct_events=counts.distinct_events,
@@ -53,8 +69,32 @@ def run(options: RunOptions, with_integrations: bool = False) -> Result:
         worker_startup_sec=startup_sec,
         machine=machine,
         date=today(),
+        paced=paced,
     )
     return crm.result(result) if crm else result
+
+
+def measure_paced(options: RunOptions, rate: float, seconds: float) -> Latency:
+    """Event-to-row latency on a stack of its own (empty topics), while up to `seconds` of the
+    traffic is published at `rate` events/s to a worker that is already running."""
+    with scratch_stack(options.admin_url, options.tree) as stack:
+        traffic = generate(paced_events(options.events, rate, seconds), seed=options.seed)
+        ensure_topics(stack.bootstrap, [TELEPHONY_CALLS], PARTITIONS)
+        tracked = asyncio.run(_track(stack.registry_url, traffic.records))
+        database_url = stack.worker_database()
+        worker = stack.start_worker(worker_env(stack, database_url, options.batch_size))
+        latency = measure_latency(stack, database_url, worker, tracked, rate)
+    log.info("paced done", **asdict(latency))
+    return latency
+
+
+async def _track(registry_url: str, records: list[dict[str, Any]]) -> list[Tracked]:
+    """The records encoded, each tagged with the natural key of its call_events row."""
+    tracked: list[Tracked] = []
+    for topic, key, value, _ in await _encode(registry_url, records):
+        record = records[len(tracked)]
+        tracked.append(((topic, key, value, dedup_key(record, key)), "call_events"))
+    return tracked
 
 
 def publish_traffic(stack: Stack, events: int, seed: int) -> Counts:
@@ -95,7 +135,10 @@ main = bench_command(
     events=200_000,
     what="Raw events to publish.",
     doc="Raw call events per second, broker to PostgreSQL rows: the worker against a plain loop.",
+    tree=True,
     extra_options=(
+        rate_option("Events/s of the paced latency phase"),
+        paced_sec_option(PACED_SEC),
         click.option(
             "--integrations",
             "with_integrations",

@@ -26,13 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import click
 import psycopg
 import structlog
 from confluent_kafka import Consumer, Message
 
 from bench.baseline import copy_loop
-from bench.command import RunOptions, bench_command
+from bench.command import RunOptions, bench_command, paced_sec_option, rate_option
 from bench.deal_traffic import (
     CANONICAL_PER_DEAL,
     TOPIC_OF,
@@ -41,6 +40,7 @@ from bench.deal_traffic import (
     generate_deals,
     warm_up_deal,
 )
+from bench.paced import paced_events, paced_rate
 from bench.produce import Encoded, produce
 from bench.report import Comparison, Rate, machine_facts, today
 from bench.stack import Stack, registered_codecs, scratch_stack, stack_registry, wait_for
@@ -69,6 +69,8 @@ _ANY_DEAL = "SELECT EXISTS (SELECT 1 FROM master_deal)"
 # The worker's wait for a whole run; generous, as a stuck worker fails the run by this.
 WORKER_TIMEOUT_SEC = 1800.0
 CANONICAL_TIMEOUT_SEC = 120.0
+# Seconds of paced publishing by default: enough canonical events for a p99, a short phase.
+PACED_SEC = 30.0
 
 # (topic, key, value, event_id): an encoded domain event ready to produce.
 
@@ -127,8 +129,8 @@ def _delays(delays: Delays) -> str:
 # --- the run -------------------------------------------------------------------------------
 
 
-def run(options: RunOptions, *, rate: float) -> Result:
-    with scratch_stack(options.admin_url) as stack:
+def run(options: RunOptions, *, rate: float | None, paced_sec: float = PACED_SEC) -> Result:
+    with scratch_stack(options.admin_url, options.tree) as stack:
         traffic = generate_deals(options.events, now=datetime.now(UTC), seed=options.seed)
         messages = encode(stack, traffic)
         published = produce(stack.bootstrap, messages)
@@ -138,7 +140,8 @@ def run(options: RunOptions, *, rate: float) -> Result:
         worker, startup_sec, backlog, cpu_sec = measured
         log.info("worker done", events_per_sec=round(worker.per_sec))
         machine = machine_facts(stack.admin_url)
-    paced = measure_paced(options, rate=rate)
+    rate = paced_rate(rate, worker.events, worker.seconds)
+    paced = measure_paced(options, rate=rate, seconds=paced_sec)
     return Result(
         events=traffic.events,
         distinct_events=traffic.distinct_events,
@@ -156,12 +159,14 @@ def run(options: RunOptions, *, rate: float) -> Result:
     )
 
 
-def measure_paced(options: RunOptions, *, rate: float) -> Delays:
-    """The delay on a stack of its own, while the traffic is published at `rate` events/s."""
-    with scratch_stack(options.admin_url) as stack:
-        traffic = generate_deals(options.events, now=datetime.now(UTC), seed=options.seed)
+def measure_paced(options: RunOptions, *, rate: float, seconds: float = PACED_SEC) -> Delays:
+    """The delay on a stack of its own, while up to `seconds` of the traffic is published at
+    `rate` events/s."""
+    with scratch_stack(options.admin_url, options.tree) as stack:
+        events = paced_events(options.events, rate, seconds)
+        traffic = generate_deals(events, now=datetime.now(UTC), seed=options.seed)
         messages = encode(stack, traffic)
-        database_url = stack.new_database(migrated=True)
+        database_url = stack.worker_database()
         worker = start_worker(stack, database_url, options.batch_size)
         # One deal first, closed before the clock matters: else the delay counts the startup.
         warm_up = _encode_records(stack, warm_up_deal(datetime.now(UTC)))
@@ -249,33 +254,45 @@ def _row(message: Message, record: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def start_worker(stack: Stack, database_url: str, batch_size: int) -> ChildProcess:
-    env = {
+    return stack.start_worker(worker_environment(stack, database_url, batch_size))
+
+
+def worker_environment(stack: Stack, database_url: str, batch_size: int) -> dict[str, str]:
+    """The worker's environment for this benchmark: bench.worker's, and the settings below."""
+    return {
         **worker_env(stack, database_url, batch_size),
         # The wall-clock timers would only add work the measured path does not have.
         "SWITCHBOARD_SLA_CHECK_INTERVAL_SEC": "3600",
         "SWITCHBOARD_RECONCILE_INTERVAL_SEC": "86400",
     }
-    return stack.start("worker", env)
 
 
 def measure_worker(
-    stack: Stack, traffic: DealTraffic, batch_size: int, published: Mapping[str, int]
+    stack: Stack,
+    traffic: DealTraffic,
+    batch_size: int,
+    published: Mapping[str, int],
+    workers: int = 1,
 ) -> tuple[Rate, float, Delays, float]:
-    """The worker's rate from its first master_deal row until every deal is closed, its startup
-    until that first row, the publication delays of the backlog, and the worker's CPU seconds
-    from the first row to the last."""
-    database_url = stack.new_database(migrated=True)
+    """The workers' rate from the first master_deal row until every deal is closed, their
+    startup until that first row, the publication delays of the backlog, and the workers' CPU
+    seconds from the first row to the last. Several `workers` share one consumer group, as
+    `switchboard up --workers N` runs them."""
+    database_url = stack.worker_database()
     launched = time.perf_counter()
-    worker = start_worker(stack, database_url, batch_size)
+    started = [start_worker(stack, database_url, batch_size) for _ in range(workers)]
     with psycopg.connect(database_url, autocommit=True) as conn:
-        first_at = _when(worker, lambda: bool(_scalar(conn, _ANY_DEAL)))
-        cpu_at_first = cpu_seconds(worker.pid)
-        done_at = _when(worker, lambda: _closed(conn) >= traffic.deals)
-        cpu_sec = cpu_seconds(worker.pid) - cpu_at_first
+        first_at = _when(started, lambda: bool(_scalar(conn, _ANY_DEAL)))
+        cpu_at_first = sum(cpu_seconds(worker.pid) for worker in started)
+        done_at = _when(started, lambda: _closed(conn) >= traffic.deals)
+        cpu_sec = sum(cpu_seconds(worker.pid) for worker in started) - cpu_at_first
     # The events waited through the baseline passes and the startup before the worker read
     # any: the backlog's delays count from its first canonical message at the earliest.
     delays = asyncio.run(publication_delays(stack, traffic.deals, published, backlog=True))
-    worker.stop()
+    for worker in started:
+        worker.terminate()
+    for worker in started:
+        worker.stop()
     return Rate(traffic.events, done_at - first_at), first_at - launched, delays, cpu_sec
 
 
@@ -288,8 +305,14 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
-def _when(worker: ChildProcess, done: Callable[[], bool]) -> float:
-    wait_for(done, timeout=WORKER_TIMEOUT_SEC, what="the worker", process=worker)
+def _when(workers: list[ChildProcess], done: Callable[[], bool]) -> float:
+    def probe() -> bool:
+        for worker in workers[1:]:  # wait_for watches the first
+            if worker.exited():
+                raise RuntimeError(f"a worker exited:\n{worker.log_tail()}")
+        return done()
+
+    wait_for(probe, timeout=WORKER_TIMEOUT_SEC, what="the workers", process=workers[0])
     return time.perf_counter()
 
 
@@ -375,14 +398,10 @@ main = bench_command(
     events=20_000,
     what="Domain events to publish.",
     doc="Domain events per second into master deals, and canonical publication delay.",
+    tree=True,
     extra_options=[
-        click.option(
-            "--rate",
-            type=click.FloatRange(min=1),
-            default=500.0,
-            show_default=True,
-            help="Events/s of the paced variant.",
-        )
+        rate_option("Events/s of the paced variant"),
+        paced_sec_option(PACED_SEC),
     ],
 )
 

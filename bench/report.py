@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from bench.paced import Latency
 from switchboard.runtime.embedded import tansu_binary
 
 # The worker should reach at least this share of the plain loop's rate.
@@ -120,6 +121,7 @@ class TargetedComparison(Comparison):
 @dataclass(frozen=True)
 class Result(TargetedComparison):
     calls: int
+    paced: Latency | None  # event to call_events row, published at a fixed rate
 
     def as_text(self) -> str:
         duplicates = self.events - self.distinct_events
@@ -132,6 +134,7 @@ class Result(TargetedComparison):
                 *self.baseline_lines("consume -> decode -> COPY"),
                 self.worker_line(),
                 self.ratio_line(),
+                *((f"  latency     {self.paced.text()}",) if self.paced else ()),
                 *self.machine_lines(),
             )
         )

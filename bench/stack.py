@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -43,6 +45,9 @@ class Stack:
     _resources: ExitStack
     # Known once `switchboard api` answers: it serves the registry from a database of the stack.
     registry_url: str = ""
+    # The source tree the workers (and their databases' migrations) come from: another commit's
+    # `git worktree`, so one run compares it with this tree. None: this tree.
+    tree: Path | None = None
 
     def new_database(self, *, migrated: bool) -> str:
         """A fresh database, dropped when the stack stops."""
@@ -55,41 +60,79 @@ class Stack:
             upgrade(url)
         return url
 
+    def worker_database(self) -> str:
+        """A fresh database migrated by the workers' tree: the schema differs between commits."""
+        if self.tree is None:
+            return self.new_database(migrated=True)
+        url = self.new_database(migrated=False)
+        env = {**os.environ, **tree_environment(self.tree), "DATABASE_URL": url}
+        env["SWITCHBOARD_HOME"] = str(self.directory("migrate-home"))
+        completed = subprocess.run(
+            [sys.executable, "-m", "switchboard", "migrate"],
+            env=env,
+            cwd=self.tree,
+            capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"migrating from {self.tree} failed:\n{completed.stderr[-4000:]}")
+        return url
+
+    def start_worker(self, env: dict[str, str]) -> ChildProcess:
+        """`switchboard worker` from the workers' tree."""
+        if self.tree is None:
+            return self.start("worker", env)
+        return self.start("worker", {**env, **tree_environment(self.tree)}, cwd=self.tree)
+
     def directory(self, name: str) -> Path:
         """A directory of the run's own, for a process's SWITCHBOARD_HOME."""
         path = self.workdir / name
         path.mkdir(exist_ok=True)
         return path
 
-    def start(self, command: str, env: dict[str, str]) -> ChildProcess:
+    def start(self, command: str, env: dict[str, str], cwd: Path | None = None) -> ChildProcess:
         """`switchboard COMMAND`, stopped when the stack stops."""
         log_path = self.workdir / f"{command}-{uuid.uuid4().hex[:6]}.log"
         # cwd: Faust keeps its data directory in the working directory.
-        process = ChildProcess(command, env, log_path, cwd=self.workdir).start()
+        process = ChildProcess(command, env, log_path, cwd=cwd or self.workdir).start()
         self._resources.callback(process.stop)
         log.info("started", command=command, pid=process.pid, log=str(process.log_path))
         return process
 
 
+def tree_environment(tree: Path) -> dict[str, str]:
+    """What makes `python -m switchboard` run `tree`'s modules: they come first on the path,
+    before this checkout's editable install."""
+    inherited = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": f"{tree}{os.pathsep}{inherited}" if inherited else str(tree)}
+
+
 @contextmanager
-def embedded_stack(workdir: Path, admin_url: str = DEFAULT_ADMIN_URL) -> Iterator[Stack]:
-    """Broker, PostgreSQL and registry; all stopped in reverse order on exit, also on error."""
+def embedded_stack(
+    workdir: Path, admin_url: str = DEFAULT_ADMIN_URL, tree: Path | None = None
+) -> Iterator[Stack]:
+    """Broker, PostgreSQL and registry; all stopped in reverse order on exit, also on error.
+    The workers come from `tree` when given (`Stack.tree`), everything else from this tree."""
     with ExitStack() as resources:
         broker = start_broker(log_path=workdir / "tansu.log")
         resources.callback(broker.stop)
         stack = Stack(
-            workdir, broker.bootstrap, _postgres(resources, workdir, admin_url), resources
+            workdir,
+            broker.bootstrap,
+            _postgres(resources, workdir, admin_url),
+            resources,
+            tree=tree,
         )
         stack.registry_url = _start_registry(stack)
         yield stack
 
 
 @contextmanager
-def scratch_stack(admin_url: str = DEFAULT_ADMIN_URL) -> Iterator[Stack]:
+def scratch_stack(admin_url: str = DEFAULT_ADMIN_URL, tree: Path | None = None) -> Iterator[Stack]:
     """`embedded_stack` in a temporary directory of its own, removed after the stack stops."""
     with (
         tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir,
-        embedded_stack(Path(workdir), admin_url) as stack,
+        embedded_stack(Path(workdir), admin_url, tree) as stack,
     ):
         yield stack
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -38,12 +38,12 @@ def measure_worker(
     for are left out of the count, in proportion. `configure(database_url)` runs before the
     workers start (bench/ingest --integrations saves the tenants' integrations there).
     """
-    database_url = stack.new_database(migrated=True)
+    database_url = stack.worker_database()
     if configure is not None:
         configure(database_url)
     env = worker_env(stack, database_url, batch_size)
     launched = time.perf_counter()
-    started = [stack.start("worker", env) for _ in range(workers)]
+    started = [stack.start_worker(env) for _ in range(workers)]
     with psycopg.connect(database_url, autocommit=True) as conn:
         first_at, first_rows = _poll(conn, started, lambda rows, _calls: rows > 0)
         done_at, _ = _poll(
@@ -100,25 +100,28 @@ def _poll(
 def poll_counts(
     conn: psycopg.Connection[Any],
     sql: str,
-    worker: ChildProcess,
+    worker: ChildProcess | Sequence[ChildProcess],
     done: Callable[[tuple[int, ...]], bool],
     describe: Callable[[tuple[int, ...]], object] = lambda counts: counts,
 ) -> tuple[float, tuple[int, ...]]:
     """Polls the counts `sql` selects until `done(counts)`; returns when, and the counts. Fails
-    when the worker exits, or when the counts stand still for STALL_SEC (`describe` names them
+    when a worker exits, or when the counts stand still for STALL_SEC (`describe` names them
     in the message)."""
+    workers = [worker] if isinstance(worker, ChildProcess) else list(worker)
     last: tuple[int, ...] | None = None
     moved_at = time.perf_counter()
     while True:
         counts, now = select_counts(conn, sql), time.perf_counter()
         if done(counts):
             return now, counts
-        if worker.exited():
-            raise RuntimeError(f"the worker exited:\n{worker.log_tail()}")
+        for each in workers:
+            if each.exited():
+                raise RuntimeError(f"the worker exited:\n{each.log_tail()}")
         if counts != last:
             last, moved_at = counts, now
         elif now - moved_at > STALL_SEC:
-            raise RuntimeError(f"the worker stalled at {describe(counts)}:\n{worker.log_tail()}")
+            tails = "\n".join(each.log_tail() for each in workers)
+            raise RuntimeError(f"the worker stalled at {describe(counts)}:\n{tails}")
         time.sleep(POLL_SEC)
 
 

@@ -58,6 +58,9 @@ class TopicCodec:
         self.registry = registry
         self.reader = fastavro.parse_schema(topic.schema)
         self._writers: dict[int, Any] = {}
+        # By a value's 5-byte header: (writer, reader or None when the writer is ours), for the
+        # ids known; an unknown header takes the slow path, which says what is wrong.
+        self._by_header: dict[bytes, tuple[Any, Any]] = {}
         self._own_id: int | None = None
 
     async def register(self) -> int:
@@ -66,12 +69,20 @@ class TopicCodec:
             self._own_id = await self.registry.register_schema(
                 self.topic.subject, Schema(self.topic.schema_str, "AVRO")
             )
-            self._writers[self._own_id] = self.reader
+            self._add_writer(self._own_id, self.reader)
         return self._own_id
+
+    def _add_writer(self, schema_id: int, writer: Any) -> None:
+        self._writers[schema_id] = writer
+        reader = None if writer is self.reader else self.reader
+        self._by_header[_HEADER.pack(MAGIC, schema_id)] = (writer, reader)
 
     async def fetch_writers(self, values: Iterable[bytes | None]) -> None:
         """Fetches the writer schemas a batch needs; unknown ids simply fail later, per message."""
+        known = self._by_header
         for value in values:
+            if value and value[: _HEADER.size] in known:
+                continue
             try:
                 schema_id = schema_id_of(value)
             except DecodeError:
@@ -88,16 +99,17 @@ class TopicCodec:
             raise
         if registered.schema_type not in (None, "AVRO") or not registered.schema_str:
             return
-        self._writers[schema_id] = fastavro.parse_schema(orjson.loads(registered.schema_str))
+        self._add_writer(schema_id, fastavro.parse_schema(orjson.loads(registered.schema_str)))
 
     def decode(self, value: bytes | None) -> dict[str, Any]:
-        schema_id = schema_id_of(value)
-        assert value is not None
-        writer = self._writers.get(schema_id)
-        if writer is None:
+        schemas = self._by_header.get(value[: _HEADER.size]) if value else None
+        if schemas is None:
+            schema_id = schema_id_of(value)
             raise DecodeError(f"schema id {schema_id} is not registered")
-        reader = None if writer is self.reader else self.reader
-        body = io.BytesIO(value[_HEADER.size :])
+        assert value is not None
+        writer, reader = schemas
+        body = io.BytesIO(value)
+        body.seek(_HEADER.size)
         try:
             record = fastavro.schemaless_reader(body, writer, reader)
         except Exception as exc:  # fastavro raises many types for corrupt bytes
@@ -106,7 +118,7 @@ class TopicCodec:
             raise DecodeError(f"{self.topic.subject}: value is not a record")
         # Bytes the writer schema does not account for mean the value is not what it claims
         # to be: a wrong schema id, a truncated concatenation, or tampering.
-        trailing = len(value) - _HEADER.size - body.tell()
+        trailing = len(value) - body.tell()
         if trailing:
             noun = "byte" if trailing == 1 else "bytes"
             raise DecodeError(

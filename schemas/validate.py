@@ -10,7 +10,7 @@ wall clock (injected), so it is tested without a broker or a clock.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -146,10 +146,22 @@ def validation_violation(
 ) -> Violation | None:
     """The first rule `record` breaks on `topic`, or None. `now` is the wall clock's time
     (default: the current one)."""
+    now = now or wall_clock()
+    # Nearly every record is valid: `_plainly_valid` says so in one pass over the topic's
+    # precomputed rules; the walk, which words the reason, runs for the rest.
+    if _plainly_valid(_rules_of(topic), record, _surely_before(now, max_future_sec)):
+        return None
+    return _walk(topic, record, now, max_future_sec)
+
+
+def _walk(
+    topic: Topic, record: Mapping[str, Any], now: datetime, max_future_sec: float
+) -> Violation | None:
+    """Every rule in turn, up to the first one broken."""
     checks = (
         _missing_text(topic, record),
         _missing_key(topic, record),
-        _field_violations(topic, record, now or wall_clock(), max_future_sec),
+        _field_violations(topic, record, now, max_future_sec),
         _entry_violations(topic, record),
         _json_violations(topic, record),
         _attribute_violations(topic, record),
@@ -279,6 +291,102 @@ def _attribute_violations(topic: Topic, record: Mapping[str, Any]) -> Iterator[V
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """One topic's rules, resolved from its schema and the tables above once."""
+
+    topic: Topic
+    required: tuple[tuple[str, str | None], ...]
+    # (field, "timestamp" | "number", low, high), as `_typed_fields` orders them.
+    typed: tuple[tuple[str, str, float | None, float | None], ...]
+    # The checks `_plainly_valid` leaves to their own function: rare, and cheap when clean.
+    others: tuple[Callable[[Topic, Mapping[str, Any]], Iterator[Violation]], ...]
+
+
+@cache
+def _rules(topic: Topic) -> _Rules:
+    bounds = FIELD_BOUNDS.get(topic.name, {})
+    typed = []
+    for name, kind in _typed_fields(topic):
+        field_bounds = bounds.get(name)
+        low, high = (field_bounds.low, field_bounds.high) if field_bounds else (None, None)
+        typed.append((name, kind, low, high))
+    others = (
+        *([_entry_violations] if topic.name in ENTRY_BOUNDS else []),
+        *([_json_violations] if topic.name in JSON_TEXT_FIELDS else []),
+        *([_attribute_violations] if topic.name == "reference.dimensions" else []),
+    )
+    return _Rules(topic, _required_strings(topic), tuple(typed), others)
+
+
+# Keyed by id, each entry holding its topic so that the id cannot be reused: hashing a Topic
+# (its dataclass hash) costs more than the whole check should.
+_RULES: dict[int, _Rules] = {}
+
+
+def _rules_of(topic: Topic) -> _Rules:
+    rules = _RULES.get(id(topic))
+    if rules is None or rules.topic is not topic:
+        rules = _RULES[id(topic)] = _rules(topic)
+    return rules
+
+
+# The last bound computed: a batch is judged against one reading of the clock.
+_last_bound: tuple[datetime, float, datetime | None] | None = None
+
+
+def _surely_before(now: datetime, max_future_sec: float) -> datetime | None:
+    """An instant before which a time is within the future bound whatever its sub-millisecond
+    part (`_future_reason` compares whole milliseconds); None when there is no such shortcut."""
+    global _last_bound
+    last = _last_bound
+    if last is not None and last[0] is now and last[1] == max_future_sec:
+        return last[2]
+    before = None
+    if now.tzinfo is not None:
+        try:
+            before = now + timedelta(seconds=max_future_sec) - _MARGIN
+        except (OverflowError, ValueError):
+            before = None
+    _last_bound = (now, max_future_sec, before)
+    return before
+
+
+def _plainly_valid(rules: _Rules, record: Mapping[str, Any], before: datetime | None) -> bool:
+    """True only when `record` breaks no rule; False when unsure (the full walk decides)."""
+    try:
+        get = record.get
+        for name, default in rules.required:
+            value = get(name, default)
+            if value.__class__ is not str or not value.strip():
+                return False
+        if rules.topic.key_of(record if record.__class__ is dict else dict(record)) is None:
+            return False
+        for name, kind, low, high in rules.typed:
+            value = get(name)
+            if value is None or value.__class__ is bool:
+                continue
+            if kind == "timestamp":
+                if before is None or value.__class__ is not datetime or value.tzinfo is None:
+                    return False
+                if not value < before:
+                    return False
+                continue
+            if value.__class__ is float:
+                if not math.isfinite(value):
+                    return False
+            elif value.__class__ is not int:
+                return False
+            if (low is not None and value < low) or (high is not None and value > high):
+                return False
+        for check in rules.others:
+            for _ in check(rules.topic, record):
+                return False
+    except Exception:
+        return False
+    return True
+
+
 @cache
 def _required_strings(topic: Topic) -> tuple[tuple[str, str | None], ...]:
     """(field, its default) for each string field that must not be empty."""
@@ -334,3 +442,6 @@ def _number(value: float | None) -> str:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Two milliseconds: one for each time's truncation to whole milliseconds, with room for
+# timedelta's rounding of the bound to microseconds.
+_MARGIN = timedelta(milliseconds=2)

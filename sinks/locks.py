@@ -14,14 +14,18 @@ deadlocks; within a kind, sorted:
 4. telephony calls (`calls`, `call_events` and `call_participants` of one unique_id),
 5. interactions (a call's or a conversation's sessions and `interactions` row),
 6. queues (their 15-minute buckets),
-7. outcomes (an interaction's fact_outcome and fact_sentiment rows),
-8. deals (a master deal and its tables; no other lock is taken with them),
-9. voice-bot calls, prompt versions (the calls that name one, and the A/B tests that compare
+7. responses (a queue's digital response counts, a table of their own: the messages' writer
+   counts them without waiting for the queue buckets' writers),
+8. outcomes (an interaction's fact_outcome and fact_sentiment rows),
+9. deals (a master deal and its tables; no other lock is taken with them),
+10. voice-bot calls, prompt versions (the calls that name one, and the A/B tests that compare
    it), A/B tests, callers (`voicebot.customers`) and days (`voicebot.daily_stats`): taken by
    the voicebot sinks only, never with the kinds above.
 
 A writer may skip kinds, never go back to an earlier one: the queue events' writer takes
-thresholds, agents, then (re-folding calls) interactions, queues and outcomes.
+thresholds, then (re-folding calls) interactions, queues and outcomes; its ring-no-answer
+counts take the agents in a transaction of their own, after, so that an agent's lock is never
+held through a re-fold of calls.
 
 One lock lives elsewhere: the Schema Registry's writes take a registry-wide lock of their own
 (schemas.registry.store, a layer below this one), always alone, so it has no place in the order.
@@ -48,6 +52,7 @@ ORDER = (
     "call",
     "interaction",
     "queue",
+    "response",
     "outcome",
     "deal",
     "voicebot_call",
@@ -107,6 +112,12 @@ async def lock_interactions(
 async def lock_queues(conn: asyncpg.Connection, queues: Iterable[tuple[str, str]]) -> None:
     """(enterprise_id, queue_id): its fact_queue_interval and fact_agent_interval buckets."""
     await _lock(conn, "queue", queues)
+
+
+async def lock_responses(conn: asyncpg.Connection, queues: Iterable[tuple[str, str]]) -> None:
+    """(enterprise_id, queue_id or ''): its fact_response_interval and
+    fact_response_agent_interval buckets."""
+    await _lock(conn, "response", queues)
 
 
 async def lock_outcomes(conn: asyncpg.Connection, interaction_ids: Iterable[str]) -> None:

@@ -8,6 +8,7 @@ on first use (`worker_app`, or the module attribute `app` that Faust looks up), 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -139,21 +140,26 @@ def _masterdeal(app: faust.App, runtime: Runtime, errors: ErrorSink, deals: Open
     settings = runtime.settings
     policy = configured_sla_policy(settings.sla)
     publisher = CanonicalPublisher(app, runtime.registry)
+    # One deal's events come on all six topics: two pipelines writing it at once would both
+    # read it back and fold it anew (sinks.entity_cache), which was most writes in a backlog.
+    # Taking turns, each write finds the deal as the last one kept it.
+    writing = asyncio.Lock()
 
     async def write_and_publish(conn: asyncpg.Connection, events: Sequence[DealEvent]) -> Refusals:
         # Each deal as of its own latest event, not the wall clock (a replay of old events must
         # not see every deal overrun) nor the batch's newest event (one deal dated far ahead
         # must not make the others overrun): silent overruns are the timer's to find.
-        written = await write_deals(
-            conn,
-            events,
-            sla=policy,
-            default_enterprise=settings.default_enterprise,
-            cache=deals,
-        )
+        async with writing:
+            written = await write_deals(
+                conn,
+                events,
+                sla=policy,
+                default_enterprise=settings.default_enterprise,
+                cache=deals,
+            )
         # No flush per batch: Faust flushes the producer before it commits any offset, so a
         # batch whose canonical events a SIGKILL lost is read again (one flush per commit).
-        await publisher.publish(written.states)
+        await publisher.publish_events(written.canonical)
         return Refusals(TENANT_STAGE, written.refused)
 
     for topic in DOMAIN_TOPICS:

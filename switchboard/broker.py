@@ -6,7 +6,10 @@ Tansu (the embedded broker) differs from Apache Kafka in ways measured on this p
 - transaction aborts are ignored, so exactly-once cannot be relied on (nor tested);
 - CreatePartitions is unsupported;
 - table recovery in Faust loses updates unless producer batches stay small (64 bytes); the
-  worker keeps no Faust table, so its producer batches normally.
+  worker keeps no Faust table, so its producer batches normally;
+- a fetch that finds no new record is held for most of its wait even when records arrive
+  meanwhile (a record published every 0.37 s reached an aiokafka consumer 236 ms later at
+  p50 with Faust's 1,500 ms wait, 17 ms with a 100 ms one): the worker waits 100 ms at most.
 The settings below are also sound on real Kafka; nothing here is Tansu-only behaviour.
 """
 
@@ -21,6 +24,10 @@ from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
 SESSION_TIMEOUT_SEC = 6
 HEARTBEAT_INTERVAL_SEC = 1
+# How long a fetch may wait for records. Apache Kafka answers as soon as one byte is there, so
+# a short wait costs it only an empty fetch per partition leader every 100 ms when idle;
+# Faust fixes its own at 1,500 ms, which on Tansu is the event-to-row delay (see above).
+FETCH_MAX_WAIT_MS = 100
 LIBRDKAFKA_LOG = logging.getLogger("librdkafka")
 
 

@@ -31,6 +31,9 @@ class Delivery:
     deal_id: str | None = None
     event_key: str | None = None
     payload: Mapping[str, Any] | None = None
+    # The version of the tenant's stored configs when the row was claimed: the configs it is
+    # sent with are that version's or a later one's (integrations.config.store).
+    config_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 from integrations.config.metrics import INVALIDATIONS
 from integrations.config.models import AnyIntegrationConfig
 from integrations.config.secrets import SecretBox
-from integrations.config.snapshots import Configs, SnapshotCache
-from integrations.config.store import load_configs
+from integrations.config.snapshots import Loaded, SnapshotCache, Version
+from integrations.config.store import load_versioned_configs
 
 log = structlog.get_logger(__name__)
 
@@ -101,14 +101,22 @@ class ConfigCache:
     async def get(self, enterprise_id: str) -> Mapping[str, AnyIntegrationConfig]:
         return await self._snapshots.get(enterprise_id)
 
+    async def get_as_of(
+        self, enterprise_id: str, version: Version
+    ) -> Mapping[str, AnyIntegrationConfig]:
+        """The configs of the stored row whose `version` the caller read (or of a later one),
+        however late that row's notification arrives."""
+        return await self._snapshots.get_as_of(enterprise_id, version)
+
     def invalidate(self, enterprise_id: str) -> None:
         self._snapshots.invalidate(enterprise_id)
 
-    async def _load(self, enterprise_id: str) -> Configs:
+    async def _load(self, enterprise_id: str) -> Loaded:
         if self._pool is None:
             raise RuntimeError("ConfigCache used before start() or after close()")
         async with self._pool.acquire() as conn:
-            return await load_configs(conn, enterprise_id, self._box)
+            configs, version = await load_versioned_configs(conn, enterprise_id, self._box)
+        return Loaded(configs, version)
 
     async def _listen(self) -> None:
         while True:

@@ -5,6 +5,10 @@ Each entry is an immutable mapping replaced whole, so a reader takes it with one
 lookup and never waits on a lock. Concurrent misses for one enterprise share one load (one task
 per key). An invalidation during a load detaches it: its answer, possibly read before the change
 committed, goes to the callers already waiting and is never stored.
+
+Each entry keeps the version of the stored row it was read from. A caller that read the row's
+version itself (the delivery engine, with its claim) asks `get_as_of`: an entry of another
+version is not used, so what it sends never depends on when the change notification arrives.
 """
 
 from __future__ import annotations
@@ -20,7 +24,18 @@ from integrations.config.metrics import CACHE_HITS, CACHE_MISSES, LOAD_FAILURES,
 from integrations.config.models import AnyIntegrationConfig
 
 Configs = Mapping[str, AnyIntegrationConfig]
-Loader = Callable[[str], Awaitable[Configs]]
+# The stored row's version (integrations.config.store), compared for equality only: None when
+# the enterprise has no row.
+Version = int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    configs: Configs
+    version: Version
+
+
+Loader = Callable[[str], Awaitable[Loaded]]
 
 
 def jittered_ttl(ttl_sec: float, unit_random: float) -> float:
@@ -32,7 +47,15 @@ def jittered_ttl(ttl_sec: float, unit_random: float) -> float:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     configs: Configs
+    version: Version
     expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Load:
+    task: asyncio.Task[Loaded]
+    # `loads` once it started: a load numbered above a caller's count started after its call.
+    number: int
 
 
 class SnapshotCache:
@@ -49,48 +72,75 @@ class SnapshotCache:
         self._clock = clock
         self._unit_random = unit_random
         self._entries: dict[str, _Entry] = {}
-        self._loading: dict[str, asyncio.Task[Configs]] = {}
+        self._loading: dict[str, _Load] = {}
         # Loads started, for tests and diagnosis; the metric is process-wide.
         self.loads = 0
 
     def peek(self, key: str) -> Configs | None:
         """The fresh entry, if any, without loading (and without counting a hit or miss)."""
-        entry = self._entries.get(key)
-        if entry is not None and entry.expires_at > self._clock():
-            return entry.configs
-        return None
+        entry = self._fresh(key)
+        return None if entry is None else entry.configs
 
     async def get(self, key: str) -> Configs:
-        entry = self._entries.get(key)
-        if entry is not None and entry.expires_at > self._clock():
+        entry = self._fresh(key)
+        if entry is not None:
             CACHE_HITS.inc()
             return entry.configs
         CACHE_MISSES.inc()
-        task = self._loading.get(key)
-        if task is None:
+        loaded, _ = await self._join(key)
+        return loaded.configs
+
+    async def get_as_of(self, key: str, version: Version) -> Configs:
+        """The configs of the stored row whose `version` the caller read, or of a later one."""
+        entry = self._fresh(key)
+        if entry is not None and entry.version == version:
+            CACHE_HITS.inc()
+            return entry.configs
+        CACHE_MISSES.inc()
+        asked_at = self.loads
+        loaded, number = await self._join(key)
+        if loaded.version == version or number > asked_at:
+            return loaded.configs
+        # The shared load may have read the row before the caller did: one started now cannot.
+        loaded, _ = await self._join(key, started_after=asked_at)
+        return loaded.configs
+
+    def _fresh(self, key: str) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None and entry.expires_at > self._clock():
+            return entry
+        return None
+
+    async def _join(self, key: str, *, started_after: int | None = None) -> tuple[Loaded, int]:
+        load = self._loading.get(key)
+        if load is None or (started_after is not None and load.number <= started_after):
+            self.loads += 1
             task = asyncio.create_task(self._fill(key), name=f"integration-config-load-{key}")
             task.add_done_callback(_retrieve_exception)
-            self._loading[key] = task
+            # Replacing a load in flight detaches it, as an invalidation does: the newer one
+            # is stored instead.
+            load = self._loading[key] = _Load(task, self.loads)
         # A caller cancelled while waiting does not cancel the load the others share.
-        return await asyncio.shield(task)
+        return await asyncio.shield(load.task), load.number
 
-    async def _fill(self, key: str) -> Configs:
-        self.loads += 1
+    async def _fill(self, key: str) -> Loaded:
         me = asyncio.current_task()
         try:
             with LOAD_SECONDS.time():
-                configs: Configs = MappingProxyType(dict(await self._load(key)))
+                loaded = await self._load(key)
+                result = Loaded(MappingProxyType(dict(loaded.configs)), loaded.version)
         except BaseException:
             LOAD_FAILURES.inc()
             raise
         finally:
-            still_current = self._loading.get(key) is me
+            load = self._loading.get(key)
+            still_current = load is not None and load.task is me
             if still_current:
                 del self._loading[key]
         if still_current:
             expires_at = self._clock() + jittered_ttl(self._ttl_sec, self._unit_random())
-            self._entries[key] = _Entry(configs, expires_at)
-        return configs
+            self._entries[key] = _Entry(result.configs, result.version, expires_at)
+        return result
 
     def invalidate(self, key: str) -> None:
         self._entries.pop(key, None)
@@ -102,12 +152,12 @@ class SnapshotCache:
         self._loading = {}
 
     def cancel_loads(self) -> None:
-        for task in self._loading.values():
-            task.cancel()
+        for load in self._loading.values():
+            load.task.cancel()
         self.clear()
 
 
-def _retrieve_exception(task: asyncio.Task[Configs]) -> None:
+def _retrieve_exception(task: asyncio.Task[Loaded]) -> None:
     # Every waiter may have gone (cancelled): the failure was logged by the metric, not lost
     # as "exception never retrieved".
     if not task.cancelled():

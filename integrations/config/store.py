@@ -145,13 +145,27 @@ async def load_configs(
     conn: asyncpg.Connection, enterprise_id: str, box: SecretBox
 ) -> dict[str, AnyIntegrationConfig]:
     """Every integration of the enterprise, secrets decrypted; none when it has no row."""
-    document = await conn.fetchval(
-        "SELECT integrations_config::text FROM enterprises WHERE enterprise_id = $1",
+    configs, _ = await load_versioned_configs(conn, enterprise_id, box)
+    return configs
+
+
+async def load_versioned_configs(
+    conn: asyncpg.Connection, enterprise_id: str, box: SecretBox
+) -> tuple[dict[str, AnyIntegrationConfig], int | None]:
+    """`load_configs` and the version of the row they were read from (None: no row).
+
+    The version is the row's xmin: PostgreSQL gives the row a new one with every write, whoever
+    writes (a save, a delete, an operator's UPDATE), which `updated_at` cannot promise. Versions
+    are equal or not, never ordered; the outbox claim reads the same one."""
+    row = await conn.fetchrow(
+        "SELECT integrations_config::text AS document, xmin::text::bigint AS version"
+        " FROM enterprises WHERE enterprise_id = $1",
         enterprise_id,
     )
-    if document is None:
-        return {}
-    return decode_all(enterprise_id, orjson.loads(document), box)
+    if row is None:
+        return {}, None
+    version: int = row["version"]
+    return decode_all(enterprise_id, orjson.loads(row["document"]), box), version
 
 
 async def save_config(

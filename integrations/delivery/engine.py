@@ -67,7 +67,7 @@ FROM integration_outbox WHERE status = 'pending' GROUP BY type
 class ConfigSource(Protocol):
     """The config cache as the engine uses it (integrations.config.cache.ConfigCache)."""
 
-    async def get(self, enterprise_id: str) -> Mapping[str, Any]: ...
+    async def get_as_of(self, enterprise_id: str, version: int | None) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +278,9 @@ class DeliveryEngine:
             self._finished.set()
 
     async def _attempt(self, delivery: Delivery) -> None:
-        configs = await self._configs.get(delivery.enterprise_id)
+        # The version the claim read, not the notification's timing, says which configs are
+        # current: a delivery claimed after a save is sent with it.
+        configs = await self._configs.get_as_of(delivery.enterprise_id, delivery.config_version)
         config = configs.get(delivery.type)
         reason = _skip_reason(delivery, config)
         if reason is not None:

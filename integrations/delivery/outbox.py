@@ -75,7 +75,11 @@ SET leased_until = now() + make_interval(secs => $7), updated_at = now()
 WHERE o.id = ANY(ARRAY(SELECT id FROM locked))
 RETURNING o.id, o.enterprise_id, o.type, o.event_type, o.idempotency_key, o.attempts,
     o.steps_done, o.call_id, o.deal_id, o.event_key, o.payload::text AS payload,
-    o.next_attempt_at
+    o.next_attempt_at,
+    -- The tenant's configs as of the claim (store.load_versioned_configs reads the same): the
+    -- row is sent with this version or a later one, however late a save's notification is.
+    (SELECT t.xmin::text::bigint FROM enterprises t WHERE t.enterprise_id = o.enterprise_id)
+        AS config_version
 """
 
 # A row locked meanwhile is being written by its sender (a step, its outcome): it is passed
@@ -171,6 +175,7 @@ def _delivery(row: Mapping[str, Any]) -> Delivery:
         deal_id=row["deal_id"],
         event_key=row["event_key"],
         payload=payload,
+        config_version=row["config_version"],
     )
 
 

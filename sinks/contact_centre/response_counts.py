@@ -11,8 +11,10 @@ queue buckets.
 
 The writer of the responses (sinks/contact_centre/digital_messages.py) takes the buckets of the
 rows it is about to replace, then recounts them with those of the rows it wrote, in the same
-transaction, holding the queues' locks (sinks.locks.lock_queues): two conversations of one queue
-and bucket are never counted by two transactions at once.
+transaction, holding the queues' response locks (sinks.locks.lock_responses): two conversations
+of one queue and bucket are never counted by two transactions at once. Nothing else writes or
+reads these tables in a writer, so the queue buckets' writers (a lock kind of their own) never
+wait for them, nor they for those.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sinks.contact_centre.rollups import (
     rebuild,
     rolled_up,
 )
-from sinks.locks import lock_queues
+from sinks.locks import lock_responses
 from streams.buckets import BASE_INTERVAL, INTERVALS, bucket_start
 from streams.contact_centre.responses import Response
 
@@ -116,7 +118,7 @@ async def recount_responses(conn: asyncpg.Connection, buckets: Iterable[Response
     keys = sorted(set(buckets))
     if not keys:
         return
-    await lock_queues(conn, {(k[0], k[1]) for k in keys})
+    await lock_responses(conn, {(k[0], k[1]) for k in keys})
     columns = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
     async with rolled_up(conn, tuple(_TABLES), keys):
         for delete, insert, _ in _TABLES.values():

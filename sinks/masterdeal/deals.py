@@ -7,7 +7,8 @@ master_deal rows once its crm.deal.created is stored; until then its events wait
 master_deal_event, and they appear in the history when the deal is created.
 
 The worker keeps its open deals in memory (sinks.masterdeal.open_deals): a kept deal still as
-stored is not read back.
+stored is not read back, and its new events are folded onto the state kept
+(`fold_deal_onto`), which gives what re-folding all of its events would.
 
 The folded states are returned so the caller can publish `canonical_events(state)` after the
 commit; their ids are deterministic, so publishing a state twice publishes nothing new.
@@ -37,7 +38,7 @@ from sinks.locks import lock_deals
 from sinks.masterdeal.open_deals import OpenDeal, OpenDeals, kept_deals, open_deals, still_stored
 from sinks.masterdeal.unchanged import changed_domain_statuses, changed_history
 from sinks.refold import Refold
-from streams.masterdeal.canonical import canonical_events
+from streams.masterdeal.canonical import CanonicalEvent, canonical_events
 from streams.masterdeal.events import DealEvent
 from streams.masterdeal.fold import (
     DealState,
@@ -176,6 +177,8 @@ class DealWrite:
     states: list[DealState] = field(default_factory=list)
     # Position in the batch written -> why the event was not stored.
     refused: Mapping[int, str] = field(default_factory=dict)
+    # `canonical_events` of each of the states, in their order: what master_deal stores.
+    canonical: list[CanonicalEvent] = field(default_factory=list)
 
 
 async def write_deals(
@@ -201,9 +204,9 @@ async def write_deals(
     with (open_deals(0) if cache is None else cache).claim(e.deal_id for e in events) as claim:
         refold = _refold(events, sla, now, default_enterprise, claim.hits)
         async with conn.transaction():
-            written, stored = await refold(conn, (e.deal_id for e in events))
+            written = await refold(conn, (e.deal_id for e in events))
         if cache is not None:
-            claim.keep(kept_deals(written.result.states, written.tenants, stored))
+            claim.keep(kept_deals(written.result.states, written.tenants))
     return written.result
 
 
@@ -220,7 +223,7 @@ async def due_deals(
         if not deal_ids:
             return []
         # The default matters not: every created deal's tenant is fixed already.
-        written, _ = await _refold((), sla, now, DEFAULT_ENTERPRISE, {})(conn, deal_ids)
+        written = await _refold((), sla, now, DEFAULT_ENTERPRISE, {})(conn, deal_ids)
         return written.result.states
 
 
@@ -278,7 +281,7 @@ def _refold(
     now: datetime | None,
     default_enterprise: str,
     cached: dict[str, OpenDeal],
-) -> Refold[str, _Stored, _Folded, tuple[_Written, dict[str, DealEvent]]]:
+) -> Refold[str, _Stored, _Folded, _Written]:
     """Re-folds deals from their stored events and `new`, which the tenancy rule sifts first."""
     return Refold(
         lock=lock_deals,
@@ -317,24 +320,32 @@ def _fold(
     stored: _Stored,
 ) -> _Folded:
     verdict = assign_tenants(new, stored.tenants, default=default_enterprise)
+    # A deal kept with the state its rows hold is folded onto that state, not from all its
+    # events again (`fold_deals` does both the same way): its stored events are that state's.
     # fold_deals picks one copy per key, the same whatever the order: stored copies included.
-    states = fold_deals([*stored.events.values(), *verdict.accepted(new)], sla=sla, now=now)
+    unfolded = [e for e in stored.events.values() if e.deal_id not in stored.written]
+    states = fold_deals(
+        [*unfolded, *verdict.accepted(new)], sla=sla, now=now, previous=stored.written
+    )
     return _Folded(stored.events, stored.tenants, verdict, states, stored.written)
 
 
 async def _write(
     default_enterprise: str, conn: asyncpg.Connection, _: list[str], folded: _Folded
-) -> tuple[_Written, dict[str, DealEvent]]:
-    """Writes the folded deals; returns what was written and the events stored before."""
+) -> _Written:
+    """Writes the folded deals; returns what was written."""
     verdict, states = folded.verdict, folded.states
     claimed = sorted(set(verdict.tenants.items()) - set(folded.known.items()))
     if claimed:
         await conn.execute(_CLAIM_TENANTS, [d for d, _ in claimed], [e for _, e in claimed])
     await _write_events(conn, states, folded.stored)
     created = [s for s in states if s.stage is not None]
+    # Only a created deal has transitions, hence canonical events: computed once, for the
+    # master_deal rows and for the caller to publish.
+    canonical = [canonical_events(s) for s in created]
     if created:
         tenants = [verdict.tenants.get(s.deal_id, default_enterprise) for s in created]
-        await conn.execute(_UPSERT_DEALS, *_deal_columns(created, tenants))
+        await conn.execute(_UPSERT_DEALS, *_deal_columns(created, canonical, tenants))
         history = changed_history(created, folded.written)
         if history:
             await conn.execute(_UPSERT_HISTORY, *_history_columns(history))
@@ -342,8 +353,8 @@ async def _write(
         if statuses:
             await conn.execute(_UPSERT_DOMAIN_STATUS, *_domain_status_columns(statuses))
         await enqueue_mediaplan_request(conn, mediaplan_requests(created, tenants, folded.stored))
-    written = _Written(DealWrite(states, verdict.refused), dict(verdict.tenants))
-    return written, folded.stored
+    published = [e for events in canonical for e in events]
+    return _Written(DealWrite(states, verdict.refused, published), dict(verdict.tenants))
 
 
 async def _stored_events(conn: asyncpg.Connection, deal_ids: list[str]) -> dict[str, DealEvent]:
@@ -370,7 +381,9 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_UTC_Z).decode()
 
 
-def _deal_columns(states: list[DealState], tenants: Sequence[object]) -> list[list[object]]:
+def _deal_columns(
+    states: list[DealState], canonical: list[list[CanonicalEvent]], tenants: Sequence[object]
+) -> list[list[object]]:
     breached = [[b.target for b in s.breaches] for s in states]
     return [
         *attribute_columns(states, _DEAL_ATTRIBUTES),
@@ -379,7 +392,7 @@ def _deal_columns(states: list[DealState], tenants: Sequence[object]) -> list[li
         [" ".join(targets) for targets in breached],
         [_json(sla_targets_json(s)) for s in states],
         [s.next_deadline for s in states],
-        [_json([{"topic": e.topic, **e.to_record()} for e in canonical_events(s)]) for s in states],
+        [_json([{"topic": e.topic, **e.to_record()} for e in events]) for events in canonical],
         list(tenants),
         [latest_event_time(h.event for h in s.history) for s in states],
     ]

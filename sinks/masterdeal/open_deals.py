@@ -10,7 +10,6 @@ event. A closed deal is dropped: a miss only means reading it back.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -62,19 +61,17 @@ async def still_stored(
 
 
 def kept_deals(
-    states: Iterable[DealState], tenants: Mapping[str, str], stored: Mapping[str, DealEvent]
+    states: Iterable[DealState], tenants: Mapping[str, str]
 ) -> dict[str, OpenDeal | None]:
-    """What to keep of the deals just written as `states` over the `stored` events (of every
-    deal of the batch): nothing of those that closed."""
-    by_deal: dict[str, dict[str, DealEvent]] = defaultdict(dict)
-    for key, event in stored.items():
-        by_deal[event.deal_id][key] = event
+    """What to keep of the deals just written as `states`: nothing of those that closed.
+
+    A deal's master_deal_event rows are the events of its history: the fold took every stored
+    event of the deal, and stored the copy it chose of each."""
     kept: dict[str, OpenDeal | None] = {}
     for state in states:
         if state.stage == "closed":
             kept[state.deal_id] = None
             continue
-        events = by_deal[state.deal_id]
-        events.update((h.event.event_key, h.event) for h in state.history)
+        events = {h.event.event_key: h.event for h in state.history}
         kept[state.deal_id] = OpenDeal(tenants.get(state.deal_id), events, state)
     return kept

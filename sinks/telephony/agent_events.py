@@ -153,10 +153,12 @@ async def _write_spans(
     if added:
         await conn.execute(_INSERT_SPANS, *_span_columns(sorted(added, key=_span_order)))
     await _recompute_state_seconds(conn, removed | added)
+    # A wrap-up counts in its bucket once finished (it has seconds): an open one, removed or
+    # added, changes no bucket.
     wrapup_buckets: set[QueueBucket] = {
         (s.enterprise_id, s.queue_id or NO_QUEUE, bucket_start(s.started_at))
         for s in removed | added
-        if s.state is AgentState.WRAPUP
+        if s.state is AgentState.WRAPUP and s.seconds is not None
     }
     await lock_queues(conn, {(e, q) for e, q, _ in wrapup_buckets})
     await recompute_queue_buckets(conn, wrapup_buckets)

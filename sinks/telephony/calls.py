@@ -9,7 +9,7 @@ are not read again, and their rows are upserted only where the fold changed them
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,6 +28,7 @@ from streams.telephony.calls import (
     CallEvent,
     FoldedCall,
     ParticipantRow,
+    extend_fold,
     fold_call,
     foreign_tenant_events,
     is_thinned,
@@ -217,11 +218,23 @@ class CallsWritten:
 
 
 @dataclass(frozen=True)
+class _Loaded:
+    """What PostgreSQL holds of a batch's calls."""
+
+    # The stored events, by key, of the calls read from call_events.
+    stored: dict[str, StoredEvent]
+    # The calls taken from memory instead.
+    kept: dict[str, OpenCall]
+
+
+@dataclass(frozen=True)
 class _Folded:
     """A batch's calls re-folded from their stored events and the batch's accepted ones."""
 
-    # The stored events, by key, of the calls that are re-folded (the thinned ones are not).
+    # The stored events, by key, of the calls read back and re-folded (the thinned ones are not).
     stored: dict[str, StoredEvent]
+    # The calls taken from memory.
+    kept: dict[str, OpenCall]
     calls: dict[str, FoldedCall]
     accepted: list[CallEvent]
     # Position in the batch -> why the event names another tenant than its call's.
@@ -248,7 +261,7 @@ async def write_call_events(
             lock=lock_calls,
             load=partial(_load, claim.hits),
             fold=partial(_fold, events),
-            write=partial(_write_calls, claim.hits, cache is not None),
+            write=partial(_write_calls, cache is not None),
         )
         async with conn.transaction():
             result, kept = await refold(conn, (e.call_id for e in events))
@@ -258,66 +271,84 @@ async def write_call_events(
 
 async def _load(
     cached: dict[str, OpenCall], conn: asyncpg.Connection, unique_ids: list[str]
-) -> dict[str, StoredEvent]:
+) -> _Loaded:
     """The calls' stored events: from the cache where it still holds every stored event of the
     call, else from call_events."""
     # Only the partition's owner writes its calls, but a worker that lost the partition without
     # noticing yet (a paused process, a slow rebalance) may have: its rows win over the cache.
     counts = await _stored_counts(conn, [u for u in unique_ids if u in cached])
     for unique_id, count in counts.items():
-        if count != len(cached[unique_id].stored):
+        if count != len(cached[unique_id].folded.events):
             cached.pop(unique_id)
     # Taken before the read: another claim of a call may withdraw its hit meanwhile.
-    hits = [cached[u] for u in unique_ids if u in cached]
-    misses = [u for u in unique_ids if u not in cached]
+    kept = {u: cached[u] for u in unique_ids if u in cached}
+    misses = [u for u in unique_ids if u not in kept]
     stored = await _stored_events(conn, misses) if misses else {}
-    for hit in hits:
-        stored.update(hit.stored)
-    return stored
+    return _Loaded(stored, kept)
 
 
-def _fold(events: Sequence[CallEvent], stored: dict[str, StoredEvent]) -> _Folded:
-    tenants = {item.event.call_id: item.event.enterprise_id for item in stored.values()}
+def _fold(events: Sequence[CallEvent], loaded: _Loaded) -> _Folded:
+    tenants = {item.event.call_id: item.event.enterprise_id for item in loaded.stored.values()}
+    tenants.update(
+        (u, open_call.folded.events[-1].enterprise_id) for u, open_call in loaded.kept.items()
+    )
     refused = foreign_tenant_events(events, tenants)
     # Re-folded from its hangup alone, a thinned call would lose its start and its
-    # participants: its rows stay as they were built, and later events change nothing.
-    thinned = _thinned_calls(stored)
-    kept = {k: item for k, item in stored.items() if item.event.call_id not in thinned}
+    # participants: its rows stay as they were built, and later events change nothing. A kept
+    # call is never thinned (the retention thins only calls that hung up).
+    thinned = _thinned_calls(loaded.stored)
+    stored = {k: item for k, item in loaded.stored.items() if item.event.call_id not in thinned}
     accepted = [
         e for index, e in enumerate(events) if index not in refused and e.call_id not in thinned
     ]
+    # What is stored wins over the batch, and the batch's first copy of a key over the others.
     by_call: dict[str, dict[str, CallEvent]] = defaultdict(dict)
-    for item in kept.values():
+    for item in stored.values():
         by_call[item.event.call_id][item.event.event_key] = item.event
+    added: dict[str, dict[str, CallEvent]] = defaultdict(dict)
     for event in accepted:
-        by_call[event.call_id].setdefault(event.event_key, event)
+        if event.call_id in loaded.kept:
+            added[event.call_id].setdefault(event.event_key, event)
+        else:
+            by_call[event.call_id].setdefault(event.event_key, event)
     folded = {unique_id: fold_call(by_key.values()) for unique_id, by_key in by_call.items()}
+    for unique_id, open_call in loaded.kept.items():
+        new = added.get(unique_id)
+        folded[unique_id] = _refolded(open_call.folded, new.values()) if new else open_call.folded
     left_out = sum(e.call_id in thinned for e in events)
-    return _Folded(kept, folded, accepted, refused, left_out)
+    return _Folded(stored, loaded.kept, folded, accepted, refused, left_out)
+
+
+def _refolded(folded: FoldedCall, new: Collection[CallEvent]) -> FoldedCall:
+    """A kept call with the batch's events: the stored ones win over the batch's copies."""
+    return extend_fold(folded, new) or fold_call([*new, *folded.events])
 
 
 async def _write_calls(
-    cached: dict[str, OpenCall],
     keeping: bool,
     conn: asyncpg.Connection,
     _: list[str],
     folded: _Folded,
 ) -> tuple[CallsWritten | Refusals, dict[str, OpenCall | None]]:
     """Writes the folded calls; returns the result and, `keeping`, what to cache of each."""
-    stored = folded.stored
+    stored, cached = folded.stored, folded.kept
     ids = {item.event.call_id: item.call_id for item in stored.values() if item.call_id}
+    ids.update((u, open_call.call_id) for u, open_call in cached.items())
     # A cached call's row is sent only if the fold changed it: the upsert would skip it anyway.
     rows = [
         call
         for unique_id, call in folded.calls.items()
-        if unique_id not in cached or cached[unique_id].folded.call != call.call
+        if unique_id not in cached
+        or (cached[unique_id].folded is not call and cached[unique_id].folded.call != call.call)
     ]
     changed = []
     if rows:
         await _CALLS_IN.copy(conn, _call_rows(rows))
         changed = await conn.fetch(_UPSERT_CALLS)
     ids.update((r["unique_id"], r["id"]) for r in changed)
-    stored_count, deleted, new_keys, missed = await _write_events(conn, folded.calls, ids, stored)
+    stored_count, deleted, new_keys, missed = await _write_events(
+        conn, folded.calls, ids, stored, cached
+    )
     # A call row inserted now has no participant rows yet: nothing of it to prune.
     new_calls = {r["unique_id"] for r in changed if r["inserted"]}
     await _write_participants(conn, folded.calls, ids, cached, new_calls)
@@ -327,13 +358,21 @@ async def _write_calls(
     await refold_call_outcomes(conn, [r["unique_id"] for r in changed])
     # A call with an event another call's row holds (a reused key) is not what it folded to.
     kept = {
-        unique_id: None if unique_id in missed else kept_call(ids[unique_id], call)
+        unique_id: None
+        if unique_id in missed
+        else _kept(cached.get(unique_id), ids[unique_id], call)
         for unique_id, call in (folded.calls.items() if keeping else ())
     }
     if folded.refused:
         return Refusals(TENANT_STAGE, folded.refused, new_keys=new_keys), kept
     written = CallsWritten(len(folded.calls), stored_count, len(deleted), new_keys, folded.left_out)
     return written, kept
+
+
+def _kept(before: OpenCall | None, call_id: int, call: FoldedCall) -> OpenCall | None:
+    if before is not None and before.folded is call:
+        return before
+    return kept_call(call_id, call)
 
 
 def _thinned_calls(stored: dict[str, StoredEvent]) -> set[str]:
@@ -377,21 +416,35 @@ async def _write_events(
     folded: dict[str, FoldedCall],
     ids: dict[str, int],
     stored: dict[str, StoredEvent],
+    cached: dict[str, OpenCall],
 ) -> tuple[int, list[CallEvent], frozenset[str], set[str]]:
     """Stores new or re-sequenced events; deletes stored ones a better source superseded.
     Returns how many were stored or moved, the superseded, the keys of the new ones stored, and
     the calls with a new event that was not (its key is another call's)."""
-    changed: list[tuple[int, int, CallEvent]] = []
+    new: list[tuple[int, int, CallEvent]] = []
+    moved: list[tuple[int, int, CallEvent]] = []
     superseded: list[CallEvent] = []
     for unique_id, call in folded.items():
         call_id = ids[unique_id]
-        for sequence, event in enumerate(call.events, start=1):
-            before = stored.get(event.event_key)
-            if before is None or (before.call_id, before.sequence) != (call_id, sequence):
-                changed.append((call_id, sequence, event))
+        before = cached.get(unique_id)
+        events = call.events
+        first = 1
+        if before is not None:
+            kept_events = before.folded.events
+            if events[: len(kept_events)] == kept_events:
+                # Extended: the kept events keep their rows and sequence numbers.
+                first = len(kept_events) + 1
+                events = events[len(kept_events) :]
+            else:
+                _compare_kept(call_id, call, kept_events, stored, new, moved, superseded)
+                continue
+        for sequence, event in enumerate(events, start=first):
+            was = stored.get(event.event_key)
+            if was is None:
+                new.append((call_id, sequence, event))
+            elif (was.call_id, was.sequence) != (call_id, sequence):
+                moved.append((call_id, sequence, event))
         superseded += [e for e in call.superseded if e.event_key in stored]
-    new = [(c, q, e) for c, q, e in changed if e.event_key not in stored]
-    moved = [(c, q, e) for c, q, e in changed if e.event_key in stored]
     inserted: frozenset[str] = frozenset()
     if new:
         await _NEW_EVENTS.copy(conn, _event_rows(new))
@@ -408,7 +461,28 @@ async def _write_events(
     if superseded:
         await conn.execute(_DELETE_EVENTS, [e.event_key for e in superseded])
     missed = {e.call_id for _, _, e in new if e.event_key not in inserted}
-    return len(changed), superseded, inserted, missed
+    return len(new) + len(moved), superseded, inserted, missed
+
+
+def _compare_kept(
+    call_id: int,
+    call: FoldedCall,
+    kept_events: tuple[CallEvent, ...],
+    stored: dict[str, StoredEvent],
+    new: list[tuple[int, int, CallEvent]],
+    moved: list[tuple[int, int, CallEvent]],
+    superseded: list[CallEvent],
+) -> None:
+    """A kept call re-folded from scratch (an event came before its last, or from another
+    source): its events are compared with the rows it had, and with those read back."""
+    sequences = {e.event_key: sequence for sequence, e in enumerate(kept_events, start=1)}
+    for sequence, event in enumerate(call.events, start=1):
+        was = sequences.get(event.event_key)
+        if was is None and event.event_key not in stored:
+            new.append((call_id, sequence, event))
+        elif was != sequence:
+            moved.append((call_id, sequence, event))
+    superseded += [e for e in call.superseded if e.event_key in sequences or e.event_key in stored]
 
 
 def _event_rows(changed: list[tuple[int, int, CallEvent]]) -> list[tuple[object, ...]]:
@@ -446,7 +520,10 @@ async def _write_participants(
     rows: list[tuple[int, ParticipantRow]] = []
     pruned: list[str] = []
     for unique_id, call in folded.items():
-        before = cached[unique_id].folded.participants if unique_id in cached else None
+        kept = cached.get(unique_id)
+        if kept is not None and kept.folded is call:
+            continue
+        before = kept.folded.participants if kept is not None else None
         if before is None:
             rows += [(ids[unique_id], p) for p in call.participants]
             if unique_id not in new_calls:

@@ -3,7 +3,8 @@
 A call is kept while it is open, as PostgreSQL holds it after the batch that wrote it: its
 call_events (with their calls.id and event_sequence) and its folded rows. The next batch that
 touches it folds the new events into these instead of reading and parsing every stored event
-again, and upserts only the rows that changed. A call that hung up is dropped: it rarely gets
+again (extending the fold where they come after it, streams.telephony.calls.extend_fold), and
+upserts only the rows that changed. A call that hung up is dropped: it rarely gets
 another event, and should it, a miss is just the read from PostgreSQL. That also keeps the one
 other writer of call_events away from kept calls: the retention thins only calls that hung up
 (sinks.telephony.calls_retention).
@@ -11,7 +12,7 @@ other writer of call_events away from kept calls: the retention thins only calls
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sinks.entity_cache import EntityCache
 from streams.telephony.calls import CallEvent, FoldedCall
@@ -31,8 +32,9 @@ class StoredEvent:
 
 @dataclass(frozen=True, slots=True)
 class OpenCall:
-    # Its call_events rows by event_key: exactly `folded.events`, numbered from 1.
-    stored: dict[str, StoredEvent]
+    # Its calls.id.
+    call_id: int
+    # Its call_events rows are exactly `folded.events`, numbered from 1 under `call_id`.
     folded: FoldedCall
 
 
@@ -48,8 +50,7 @@ def kept_call(call_id: int, folded: FoldedCall) -> OpenCall | None:
     it hung up."""
     if folded.call.end_time is not None:
         return None
-    stored = {
-        e.event_key: StoredEvent(call_id, sequence, e)
-        for sequence, e in enumerate(folded.events, start=1)
-    }
-    return OpenCall(stored, folded)
+    # The write deleted the superseded events: what is kept is the fold of the stored ones.
+    if folded.superseded:
+        folded = replace(folded, superseded=())
+    return OpenCall(call_id, folded)

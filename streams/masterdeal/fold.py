@@ -7,12 +7,15 @@ late event that completes an earlier stage yields the transitions an in-order ar
 
 Events that happened before `crm.deal.created` (clock skew between domains) are held and applied,
 in event-time order, at the moment the deal was created; never dropped.
+
+`fold_deal_onto` folds new events onto a state `fold_deal` gave, with the same result: events
+later than all of the state's continue its walk, anything else folds the deal anew.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from streams.masterdeal.events import DealEvent
@@ -83,8 +86,12 @@ class _Walk:
     history: list[HistoryEntry] = field(default_factory=list)
 
     def apply(self, event: DealEvent, at: datetime) -> None:
-        self.first_of_type.setdefault(event.event_type, event)
-        reached = highest_stage(self.first_of_type)
+        if event.event_type in self.first_of_type:
+            # Nothing new seen: the stage already is at least what these types reach.
+            self.history.append(HistoryEntry(event, at, moved_stage=False, stage_after=self.stage))
+            return
+        self.first_of_type[event.event_type] = event
+        reached = highest_stage(self.first_of_type.keys())
         if reached is None or (
             self.stage is not None and STAGE_RANK[reached] <= STAGE_RANK[self.stage]
         ):
@@ -95,42 +102,89 @@ class _Walk:
         self.stage = reached
         self.history.append(HistoryEntry(event, at, moved_stage=True, stage_after=reached))
 
+    @classmethod
+    def resumed(cls, state: DealState) -> _Walk:
+        """The walk as it stood once `fold_deal` had taken the events of `state`."""
+        walk = cls(stage=state.stage, transitions=list(state.transitions))
+        for entry in state.history:
+            if entry.applied_at is None:
+                walk.held.append(entry.event)
+                continue
+            walk.history.append(entry)
+            # Per event type, events are applied in event-time order (held ones included).
+            walk.first_of_type.setdefault(entry.event.event_type, entry.event)
+        return walk
 
-def fold_deal(events: Iterable[DealEvent], *, sla: SlaPolicy, now: datetime) -> DealState:
-    """The deal's state from any collection of its events (at least one), as of `now`."""
+    def take(self, distinct: Iterable[DealEvent]) -> None:
+        """Applies `distinct` (one copy per key, in `order`, all after those taken before)."""
+        for event in distinct:
+            if self.stage is not None:
+                self.apply(event, event.occurred_at)
+            elif event.event_type == DEAL_CREATED:
+                self.apply(event, event.occurred_at)
+                # Held events happened "before" the deal only by someone's clock: apply them now.
+                for held in self.held:
+                    self.apply(held, event.occurred_at)
+                # They come before it in event time: the history stays in `order`, unsorted.
+                self.history.append(self.history.pop(0))
+                self.held.clear()
+            else:
+                self.held.append(event)
+
+    def state(self, sla: SlaPolicy, now: datetime | None) -> DealState:
+        # Until the deal is created every event is held, and none after.
+        history = self.history or [HistoryEntry(e, None, moved_stage=False) for e in self.held]
+        events = [h.event for h in history]
+        creator = next((e for e in events if e.event_type == DEAL_CREATED), events[0])
+        return DealState(
+            deal_id=creator.deal_id,
+            # Only the creating event may name the master deal: an id that changed when a later
+            # event arrived would change every canonical event id already published.
+            master_deal_id=creator.master_deal_id or master_deal_id_for(creator.deal_id),
+            correlation_id=creator.correlation_id,
+            stage=self.stage,
+            transitions=tuple(self.transitions),
+            history=tuple(history),
+            domain_status={e.domain: e.domain_status for e in events},
+            policy=sla,
+            as_of=events[-1].occurred_at if now is None else now,
+        )
+
+
+def fold_deal(events: Iterable[DealEvent], *, sla: SlaPolicy, now: datetime | None) -> DealState:
+    """The deal's state from any collection of its events (at least one), as of `now`, or
+    (None) as of its own latest event."""
     distinct = sorted(_distinct(events), key=lambda e: e.order)
     if not distinct:
         raise ValueError("a deal needs at least one event")
     walk = _Walk()
-    for event in distinct:
-        if walk.stage is not None:
-            walk.apply(event, event.occurred_at)
-        elif event.event_type == DEAL_CREATED:
-            walk.apply(event, event.occurred_at)
-            # Held events happened "before" the deal only by someone's clock: apply them now.
-            for held in walk.held:
-                walk.apply(held, event.occurred_at)
-            walk.held.clear()
-        else:
-            walk.held.append(event)
-    creator = next((e for e in distinct if e.event_type == DEAL_CREATED), distinct[0])
-    history = sorted(
-        [*walk.history, *(HistoryEntry(e, None, moved_stage=False) for e in walk.held)],
-        key=lambda h: h.event.order,
-    )
-    return DealState(
-        deal_id=creator.deal_id,
-        # Only the creating event may name the master deal: an id that changed when a later
-        # event arrived would change every canonical event id already published.
-        master_deal_id=creator.master_deal_id or master_deal_id_for(creator.deal_id),
-        correlation_id=creator.correlation_id,
-        stage=walk.stage,
-        transitions=tuple(walk.transitions),
-        history=tuple(history),
-        domain_status={e.domain: e.domain_status for e in distinct},
-        policy=sla,
-        as_of=now,
-    )
+    walk.take(distinct)
+    return walk.state(sla, now)
+
+
+def fold_deal_onto(
+    previous: DealState, events: Iterable[DealEvent], *, sla: SlaPolicy, now: datetime | None
+) -> DealState:
+    """What `fold_deal` gives for `previous`'s events and `events`, as of `now` (None: as of
+    the deal's own latest event).
+
+    `previous` is a state `fold_deal` gave. Events that come after all of its own (in `order`)
+    continue its walk where it stopped, which is most of a live deal's events; a late one, or
+    another copy of an event it has, re-folds the deal from all of them.
+    """
+    known = {h.event.event_key: h.event for h in previous.history}
+    fresh = [e for e in events if known.get(e.event_key) != e]
+    if previous.policy != sla:
+        return fold_deal([*known.values(), *fresh], sla=sla, now=now)
+    if not fresh:
+        at = previous.history[-1].event.occurred_at if now is None else now
+        return previous if previous.as_of == at else replace(previous, as_of=at)
+    last = previous.history[-1].event.order
+    if any(e.event_key in known or e.order <= last for e in fresh):
+        return fold_deal([*known.values(), *fresh], sla=sla, now=now)
+    walk = _Walk.resumed(previous)
+    walk.take(sorted(_distinct(fresh), key=lambda e: e.order))
+    return walk.state(sla, now)
 
 
 def latest_event_time(events: Iterable[DealEvent]) -> datetime:
@@ -139,14 +193,24 @@ def latest_event_time(events: Iterable[DealEvent]) -> datetime:
 
 
 def fold_deals(
-    events: Iterable[DealEvent], *, sla: SlaPolicy, now: datetime | None = None
+    events: Iterable[DealEvent],
+    *,
+    sla: SlaPolicy,
+    now: datetime | None = None,
+    previous: Mapping[str, DealState] | None = None,
 ) -> list[DealState]:
-    """Each deal of `events`, by deal_id, as of `now`, or (None) as of its own latest event."""
-    by_deal: dict[str, list[DealEvent]] = {}
+    """Each deal of `events` and of `previous`, by deal_id, as of `now`, or (None) as of its
+    own latest event (of the copies the fold keeps). A deal in `previous` (by deal_id, a state
+    `fold_deal` gave) is folded from that state's events and its own in `events`, as
+    `fold_deal_onto` does."""
+    before = previous or {}
+    by_deal: dict[str, list[DealEvent]] = {d: [] for d in before}
     for event in events:
         by_deal.setdefault(event.deal_id, []).append(event)
     return [
-        fold_deal(by_deal[d], sla=sla, now=latest_event_time(by_deal[d]) if now is None else now)
+        fold_deal(by_deal[d], sla=sla, now=now)
+        if d not in before
+        else fold_deal_onto(before[d], by_deal[d], sla=sla, now=now)
         for d in sorted(by_deal)
     ]
 
@@ -154,8 +218,10 @@ def fold_deals(
 def _distinct(events: Iterable[DealEvent]) -> Iterable[DealEvent]:
     """One event per dedup key; should a producer reuse a key, the same copy wins every time."""
     chosen: dict[str, DealEvent] = {}
-    for event in sorted(events, key=_content_order):
-        chosen.setdefault(event.event_key, event)
+    for event in events:
+        kept = chosen.setdefault(event.event_key, event)
+        if kept is not event and _content_order(event) < _content_order(kept):
+            chosen[event.event_key] = event
     return chosen.values()
 
 

@@ -47,10 +47,15 @@ class Transition:
     caused_by: tuple[str, ...]
 
 
+_FURTHEST_FIRST = tuple((s, STAGE_REQUIREMENTS[s]) for s in reversed(STAGES))
+
+
 def highest_stage(seen: Iterable[str]) -> Stage | None:
     """The furthest stage whose requirement the seen event types meet (skips allowed)."""
     types = set(seen)
-    return next(
-        (s for s in reversed(STAGES) if any(req <= types for req in STAGE_REQUIREMENTS[s])),
-        None,
-    )
+    # Loops, not nested generators: the fold asks this for every new event type it sees.
+    for stage, alternatives in _FURTHEST_FIRST:
+        for required in alternatives:
+            if required <= types:
+                return stage
+    return None

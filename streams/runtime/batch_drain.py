@@ -10,6 +10,10 @@ delivery differs: the messages of a topic routed here (`route`) go, one fetch pe
 a time, into its pipeline's `BatchBuffer`; every other topic (table changelogs, Faust's own)
 still goes through the Conductor, message by message.
 
+A routed topic's records become the pipeline's own messages (streams.runtime.kafka_message)
+straight from the Kafka client's records, stamped with the consumer generation they were fetched
+under: Faust's message, built per record only to be copied, is skipped.
+
 Nothing is tracked or acked here: the pipeline tracks a batch when it starts it and acks it once
 its rows are durable (streams.wiring.pipeline). What waits in a buffer is untracked, so a
 rebalance does not wait for it; the buffers are cleared with Faust's flow control, and the
@@ -27,13 +31,15 @@ from faust.types import TP
 from mode import Service, ServiceT
 
 from streams.runtime.batch_buffer import BatchBuffer
+from streams.runtime.kafka_message import Message
 
 _APPLIED = "_switchboard_batch_drain"
 # Per App: input topic name -> the buffer its pipeline takes batches from.
-_routes: weakref.WeakKeyDictionary[Any, dict[str, BatchBuffer[Any]]] = weakref.WeakKeyDictionary()
+_Routes = dict[str, BatchBuffer[Message]]
+_routes: weakref.WeakKeyDictionary[Any, _Routes] = weakref.WeakKeyDictionary()
 
 
-def route(app: Any, topic: str, buffer: BatchBuffer[Any]) -> None:
+def route(app: Any, topic: str, buffer: BatchBuffer[Message]) -> None:
     """Delivers `topic`'s fetched messages to `buffer` instead of the Conductor. Faust's flow
     control clears the buffer when a rebalance starts."""
     _routes.setdefault(app, {})[topic] = buffer
@@ -72,7 +78,7 @@ async def _drain_messages(self: Consumer, fetcher: ServiceT) -> None:
         self.diag.unset_flag(CONSUMER_FETCHING)
 
 
-async def _drain_once(self: Consumer, routes: dict[str, BatchBuffer[Any]]) -> None:
+async def _drain_once(self: Consumer, routes: _Routes) -> None:
     """One fetch (Faust's `getmany`), delivered."""
     records, active = await self._wait_next_records(1.0)
     # A fetch can return at once, again and again: let the rest of the loop run.
@@ -92,12 +98,12 @@ async def _drain_once(self: Consumer, routes: dict[str, BatchBuffer[Any]]) -> No
         if active is not None and tp not in active and tp not in self._buffered_partitions:
             continue
         self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-        messages = [self._to_message(tp, record) for record in batch]
         buffer = routes.get(tp.topic)
         if buffer is None:
-            await _deliver_one_by_one(self, tp, messages)
+            await _deliver_one_by_one(self, tp, [self._to_message(tp, r) for r in batch])
         else:
-            await _deliver_batch(self, tp, messages, buffer)
+            ours = Message.from_record
+            await _deliver_batch(self, tp, [ours(r, generation) for r in batch], buffer)
 
 
 async def _unread(self: Consumer, tp: TP, messages: list[Any]) -> list[Any]:
@@ -126,7 +132,7 @@ async def _maybe_commit(self: Consumer) -> None:
 
 
 async def _deliver_batch(
-    self: Consumer, tp: TP, messages: list[Any], buffer: BatchBuffer[Any]
+    self: Consumer, tp: TP, messages: list[Message], buffer: BatchBuffer[Message]
 ) -> None:
     unread = await _unread(self, tp, messages)
     await _maybe_commit(self)

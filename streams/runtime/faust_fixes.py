@@ -1,4 +1,4 @@
-"""Corrections to faust-streaming that at-least-once delivery depends on.
+"""Corrections to faust-streaming: what at-least-once delivery depends on (1-4), and a delay (5).
 
 Faust decides what to commit from the offsets acked by streams plus "gaps" (offsets it
 believes absent). Around a recovery or rebalance it gets both wrong, and a worker killed and
@@ -19,11 +19,22 @@ restarted lost the first records after its committed offsets
    the offsets between are absent (compaction, transaction markers) and become a gap; if it
    is the committed offset itself, Faust is sent back to read it again. Downstream writes
    are idempotent, so reading again is always safe.
-4. The input topics are not read through `Stream` but in batches (streams.runtime.batch_drain),
-   so the pipeline tracks and acks their messages itself: `track` when a batch starts (a
-   rebalance or a stop then waits for it), `ack` once its rows are durable, and `release` a
-   batch that failed or was cancelled: finished with, so nothing waits for it, but never
-   acked, so never committed. The commit stops before it, and (3) reads it again.
+4. The input topics are not read through `Stream` but in batches
+   (streams.runtime.batch_drain), so the pipeline tracks and acks their messages itself:
+   `track_batch` when a batch starts (a rebalance or a stop then waits for it), `ack_batch`
+   once its rows are durable, and `release_batch` a batch that failed or was cancelled:
+   finished with, so nothing waits for it, but never acked, so never committed. The commit
+   stops before it, and (3) reads it again. A batch is tracked as one `InFlight` in Faust's
+   set of unacked messages, and acked in one step that does for each of its offsets what
+   `Consumer.ack` does for a message's: per message, that bookkeeping cost more than decoding
+   it (BENCHMARKS.md). This relies on faust-streaming 0.15.3's `Consumer` fields
+   `_unacked_messages`, `_acked`, `_acked_index`, `_n_acked`, `_committed_offset`,
+   `_waiting_for_ack`, and on `wait_empty` reading only `acked` and `refcount` of what it
+   waits for.
+5. Faust creates its aiokafka consumer with a fixed 1,500 ms fetch wait, which Tansu turns
+   into most of the delay from event to row; the worker's consumer waits
+   `switchboard.broker.FETCH_MAX_WAIT_MS` instead (faust-streaming 0.15.3's
+   `AIOKafkaConsumerThread._create_worker_consumer`, aiokafka's `_fetch_max_wait_ms`).
 """
 
 from __future__ import annotations
@@ -31,42 +42,92 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from confluent_kafka import Consumer as KafkaConsumer
 from confluent_kafka import TopicPartition
 from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
+from faust.types.tuples import ack_lock
+from mode.utils.futures import notify
 
 from streams.runtime import batch_drain
-from switchboard.broker import consumer_config
+from switchboard.broker import FETCH_MAX_WAIT_MS, consumer_config
 
 log = structlog.get_logger(__name__)
 _APPLIED = "_switchboard_fixes_applied"
 
 
-def track(consumer: Consumer, messages: Iterable[Any]) -> None:
-    """Marks a batch's messages as being processed: a rebalance or a stop waits for their
-    acks (`Consumer.wait_empty`), and only tracked messages can be acked (fix 1)."""
-    unacked = consumer._unacked_messages
-    for message in messages:
-        message.tracked = True
-        unacked.add(message)
+class Offset(Protocol):
+    """Where a message was read from."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
 
 
-def ack(consumer: Consumer, messages: Iterable[Any]) -> None:
-    """The batch's rows are durable: its offsets may be committed."""
-    for message in messages:
-        consumer.ack(message)
+class InFlight:
+    """A batch being processed, in Faust's set of unacked messages for all of its messages:
+    a rebalance or a stop waits for it until it is acked or released."""
+
+    __slots__ = ("__weakref__", "acked", "refcount")
+
+    def __init__(self) -> None:
+        self.acked = False
+        self.refcount = 1  # what `Consumer.wait_empty` logs of what it still waits for
 
 
-def release(consumer: Consumer, messages: Iterable[Any]) -> None:
+def track_batch(consumer: Consumer) -> InFlight:
+    """A batch starts: a rebalance or a stop now waits for it (`Consumer.wait_empty`)."""
+    batch = InFlight()
+    consumer._unacked_messages.add(batch)  # type: ignore[arg-type]
+    return batch
+
+
+def ack_batch(consumer: Consumer, batch: InFlight, messages: Iterable[Offset]) -> None:
+    """The batch's rows are durable: its offsets may be committed. Each offset as
+    `Consumer.ack` takes a message's: only on an acking topic, from the committed offset on,
+    once; a released batch is never acked."""
+    with ack_lock:
+        if batch.acked:
+            return
+        batch.acked = True
+        consumer._unacked_messages.discard(batch)  # type: ignore[arg-type]
+        by_partition: dict[tuple[str, int], list[int]] = {}
+        for message in messages:
+            where = (message.topic, message.partition)
+            offsets = by_partition.get(where)
+            if offsets is None:
+                offsets = by_partition[where] = []
+            offsets.append(message.offset)
+        acks_enabled_for = consumer.app.topics.acks_enabled_for
+        n_acked = 0
+        for (topic, partition), offsets in by_partition.items():
+            if not acks_enabled_for(topic):
+                continue
+            tp = TP(topic, partition)
+            committed = consumer._committed_offset[tp]
+            index = consumer._acked_index[tp]
+            acked = consumer._acked[tp]
+            for offset in offsets:
+                if (committed is None or offset >= committed) and offset not in index:
+                    index.add(offset)
+                    acked.append(offset)
+                    n_acked += 1
+        consumer._n_acked += n_acked
+        notify(consumer._waiting_for_ack)
+
+
+def release_batch(consumer: Consumer, batch: InFlight) -> None:
     """The batch was not processed: nothing waits for it any more, and it is never committed."""
-    unacked = consumer._unacked_messages
-    for message in messages:
-        message.acked = True
-        unacked.discard(message)
+    with ack_lock:
+        batch.acked = True
+        consumer._unacked_messages.discard(batch)  # type: ignore[arg-type]
 
 
 def apply() -> None:
@@ -90,7 +151,21 @@ def apply() -> None:
 
     Consumer.ack = ack  # type: ignore[method-assign]
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
+    _shorten_fetch_wait()
     setattr(Consumer, _APPLIED, True)
+
+
+def _shorten_fetch_wait() -> None:
+    """Fix 5: Faust gives its consumer a fixed 1,500 ms fetch wait (switchboard.broker)."""
+    original = AIOKafkaConsumerThread._create_worker_consumer
+
+    def _create_worker_consumer(self: AIOKafkaConsumerThread, transport: Any) -> Any:
+        consumer = original(self, transport)
+        # Read by aiokafka when the consumer starts its fetcher: set before `start()`.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+    AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
 
 
 def is_accounted(consumer: Consumer, tp: TP, offset: int) -> bool:

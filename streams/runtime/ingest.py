@@ -14,8 +14,8 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import structlog
 from tenacity import (
@@ -52,8 +52,8 @@ def _identifiers(topic: Topic, record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Seen:
+# Named tuples, not frozen dataclasses: one of each is built per event, at a fifth of the cost.
+class Seen(NamedTuple):
     """An event's identity: its entity (message key), so that one poison entity is isolated,
     and its dedup key."""
 
@@ -61,8 +61,7 @@ class Seen:
     key: str
 
 
-@dataclass(frozen=True)
-class Accepted(Generic[T]):
+class Accepted(NamedTuple, Generic[T]):
     message: Message
     seen: Seen
     event: T
@@ -187,31 +186,33 @@ class TopicIngest(Generic[T]):
         return len(new)
 
     async def _accept(self, messages: Sequence[Message]) -> list[Accepted[T]]:
-        accepted = []
+        accepted: list[Accepted[T]] = []
         # One reading of the clock judges the whole batch, for the future bound and the grace.
         now = datetime.now(UTC)
+        grace = self.late_grace_sec
+        cutoff = None if grace is None else now - timedelta(seconds=grace)
+        topic, decode, to_event = self.topic, self.codec.decode, self.to_event
         for message in messages:
             try:
-                record = self.codec.decode(message.value)
+                record = decode(message.value)
             except DecodeError as exc:
                 await self._reject(message, exc.reason, stage="decode")
                 continue
-            reason = validation_error(
-                self.topic, record, now=now, max_future_sec=self.max_future_sec
-            )
+            reason = validation_error(topic, record, now=now, max_future_sec=self.max_future_sec)
             if reason:
-                with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
+                with structlog.contextvars.bound_contextvars(**_identifiers(topic, record)):
                     await self._reject(message, reason, stage="validate")
                 continue
-            late = self._too_late(message, record, now)
-            if late:
-                with structlog.contextvars.bound_contextvars(**_identifiers(self.topic, record)):
-                    await self._reject(message, late, stage=LATE_STAGE)
-                continue
-            entity = self.topic.key_of(record) or ""
+            # Only what is older than the cutoff can be late (streams.runtime.late.too_late).
+            if cutoff is not None and not record["occurred_at"] >= cutoff:
+                late = self._too_late(message, record, now)
+                if late:
+                    with structlog.contextvars.bound_contextvars(**_identifiers(topic, record)):
+                        await self._reject(message, late, stage=LATE_STAGE)
+                    continue
+            entity = topic.key_of(record) or ""
             key = dedup_key(record, entity)
-            seen = Seen(entity, key)
-            accepted.append(Accepted(message, seen, self.to_event(key, record)))
+            accepted.append(Accepted(message, Seen(entity, key), to_event(key, record)))
         return accepted
 
     def _too_late(self, message: Message, record: dict[str, Any], now: datetime) -> str | None:

@@ -8,8 +8,9 @@ over migrated: a source that lost events is only trusted for calls nobody saw li
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from streams.tenant_event import TenantEvent
 PHASES = ("start", "dial", "bridge", "hangup")
 SOURCE_PRECEDENCE = ("live", "downloaded", "migrated")
 _PHASE_RANK = {phase: rank for rank, phase in enumerate(PHASES)}
+_ORDER = attrgetter("order")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,10 @@ class FoldedCall:
 
 
 def effective_source(events: Iterable[CallEvent]) -> str:
-    present = {e.data_source for e in events}
+    return _preferred({e.data_source for e in events})
+
+
+def _preferred(present: set[str]) -> str:
     return next(source for source in SOURCE_PRECEDENCE if source in present)
 
 
@@ -159,79 +164,80 @@ def fold_call(events: Iterable[CallEvent]) -> FoldedCall:
     distinct = {e.event_key: e for e in events}
     if not distinct:
         raise ValueError("a call needs at least one event")
-    source = effective_source(distinct.values())
-    used = sorted((e for e in distinct.values() if e.data_source == source), key=lambda e: e.order)
-    superseded = sorted(
-        (e for e in distinct.values() if e.data_source != source), key=lambda e: e.order
+    present = {e.data_source for e in distinct.values()}
+    if len(present) == 1:
+        return _fold_used(sorted(distinct.values(), key=_ORDER), ())
+    source = _preferred(present)
+    used = sorted((e for e in distinct.values() if e.data_source == source), key=_ORDER)
+    superseded = sorted((e for e in distinct.values() if e.data_source != source), key=_ORDER)
+    return _fold_used(used, tuple(superseded))
+
+
+def extend_fold(folded: FoldedCall, later: Iterable[CallEvent]) -> FoldedCall | None:
+    """`fold_call` of `folded`'s events (and superseded ones) plus `later`, where a key in both
+    keeps `folded`'s copy, without sorting again or choosing the source again; None where that
+    shortcut does not hold (an event of another source, or one that sorts before `folded`'s
+    last), and the caller folds the whole set instead.
+
+    An open call's new events nearly always come after the ones already folded, from the same
+    source: sorting them after the others and deriving the rows once is then all there is."""
+    known = {e.event_key for e in folded.events}
+    known.update(e.event_key for e in folded.superseded)
+    added = {e.event_key: e for e in later if e.event_key not in known}
+    if not added:
+        return folded
+    source = folded.events[0].data_source
+    if any(e.data_source != source for e in added.values()):
+        return None
+    ordered = sorted(added.values(), key=_ORDER)
+    if ordered[0].order <= folded.events[-1].order:
+        return None
+    return _fold_used([*folded.events, *ordered], folded.superseded)
+
+
+def _fold_used(used: list[CallEvent], superseded: tuple[CallEvent, ...]) -> FoldedCall:
+    """The rows from the events of the call's effective source, in order; one pass over them
+    gathers everything the rows need."""
+    facts = _Facts()
+    for event in used:
+        facts.add(event)
+    participants = facts.participants()
+    head = facts.start or used[0]
+    hangup = facts.hangup
+    end_time = hangup.occurred_at if hangup else None
+    answered = None
+    for participant in participants:
+        if participant.answer_time:
+            answered = participant.extension
+            break
+    call = CallRow(
+        unique_id=head.call_id,
+        enterprise_id=head.enterprise_id,
+        call_type=head.call_type,
+        data_source=head.data_source,
+        start_time=head.occurred_at,
+        end_time=end_time,
+        duration=_seconds(head.occurred_at, end_time),
+        phone_number=facts.phone_number,
+        trunk=facts.trunk,
+        main_extension=answered
+        or (participants[0].extension if participants else None)
+        or (head.extension if head else None),
+        extensions_count=len(participants),
+        call_status=facts.status(),
+        asterisk_host=facts.asterisk_host,
+        raw_data=_raw_json(hangup or used[-1]),
+        mongo_id=facts.mongo_id,
     )
-    hangup = _last(used, "hangup")
-    status = _call_status(used, hangup)
-    participants = _participants(used, hangup, status)
     return FoldedCall(
-        call=_call_row(used, participants, hangup, status),
-        participants=participants,
-        events=tuple(used),
-        superseded=tuple(superseded),
+        call=call, participants=participants, events=tuple(used), superseded=superseded
     )
-
-
-def _first(events: list[CallEvent], event_type: str) -> CallEvent | None:
-    return next((e for e in events if e.event_type == event_type), None)
-
-
-def _last(events: list[CallEvent], event_type: str) -> CallEvent | None:
-    return next((e for e in reversed(events) if e.event_type == event_type), None)
-
-
-def _first_set(events: list[CallEvent], attribute: str) -> Any:
-    return next((getattr(e, attribute) for e in events if getattr(e, attribute)), None)
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> int | None:
     if start is None or end is None:
         return None
     return max(0, round((end - start).total_seconds()))
-
-
-def _call_status(events: list[CallEvent], hangup: CallEvent | None) -> str | None:
-    if hangup is None:
-        return None
-    if hangup.call_status:
-        return hangup.call_status
-    return "answered" if _first(events, "bridge") else "no_answer"
-
-
-def _call_row(
-    events: list[CallEvent],
-    participants: tuple[ParticipantRow, ...],
-    hangup: CallEvent | None,
-    status: str | None,
-) -> CallRow:
-    start = _first(events, "start")
-    head = start or events[0]
-    start_time = head.occurred_at
-    end_time = hangup.occurred_at if hangup else None
-    answered = next((p.extension for p in participants if p.answer_time), None)
-    raw_source = hangup or events[-1]
-    return CallRow(
-        unique_id=head.call_id,
-        enterprise_id=head.enterprise_id,
-        call_type=head.call_type,
-        data_source=head.data_source,
-        start_time=start_time,
-        end_time=end_time,
-        duration=_seconds(start_time, end_time),
-        phone_number=_first_set(events, "phone_number"),
-        trunk=_first_set(events, "trunk"),
-        main_extension=answered
-        or (participants[0].extension if participants else None)
-        or (head.extension if head else None),
-        extensions_count=len(participants),
-        call_status=status,
-        asterisk_host=_first_set(events, "asterisk_host"),
-        raw_data=_raw_json(raw_source),
-        mongo_id=_first_set(events, "mongo_id"),
-    )
 
 
 def _raw_json(event: CallEvent) -> bytes | None:
@@ -245,101 +251,146 @@ def _raw_json(event: CallEvent) -> bytes | None:
 
 
 @dataclass(slots=True)
-class _Leg:
-    extension: str
-    ring_order: int | None = None
-    dial_start: datetime | None = None
-    answer_time: datetime | None = None
-    hangup_time: datetime | None = None
+class _Facts:
+    """What the rows take from a call's events, gathered in their order."""
 
+    start: CallEvent | None = None
+    # The last hangup.
+    hangup: CallEvent | None = None
+    bridged: bool = False
+    # The first value set of each.
+    phone_number: str | None = None
+    trunk: str | None = None
+    asterisk_host: str | None = None
+    mongo_id: str | None = None
+    # Extension -> when it was first dialled by name, and first listed by a dial.
+    own: dict[str, datetime] = field(default_factory=dict)
+    listed: dict[str, datetime] = field(default_factory=dict)
+    # Extension -> its first bridge, its last hangup; `named` holds every extension an event
+    # names, in order.
+    answers: dict[str, datetime] = field(default_factory=dict)
+    hangups: dict[str, datetime] = field(default_factory=dict)
+    named: dict[str, None] = field(default_factory=dict)
 
-def _legs(events: list[CallEvent]) -> dict[str, _Leg]:
-    """Each extension's leg, dialled at its own dial event.
+    def add(self, event: CallEvent) -> None:
+        kind = event.event_type
+        if kind == "start":
+            if self.start is None:
+                self.start = event
+        elif kind == "dial":
+            if event.extension:
+                self.own.setdefault(event.extension, event.occurred_at)
+            for member in event.extensions:
+                self.listed.setdefault(member, event.occurred_at)
+        elif kind == "bridge":
+            self.bridged = True
+        elif kind == "hangup":
+            self.hangup = event
+        if self.phone_number is None and event.phone_number:
+            self.phone_number = event.phone_number
+        if self.trunk is None and event.trunk:
+            self.trunk = event.trunk
+        if self.asterisk_host is None and event.asterisk_host:
+            self.asterisk_host = event.asterisk_host
+        if self.mongo_id is None and event.mongo_id:
+            self.mongo_id = event.mongo_id
+        extension = event.extension
+        if extension is not None:
+            # Whoever an event concerns takes part, dialled or not (the caller of an outgoing
+            # call).
+            self.named[extension] = None
+            if kind == "bridge":
+                self.answers.setdefault(extension, event.occurred_at)
+            elif kind == "hangup":
+                self.hangups[extension] = event.occurred_at
 
-    A dial naming `extension` rings that extension alone: feeds repeat the whole ring list in
-    `extensions` on every event (or the list so far, for sequential ringing), and taking the
-    list at its word would date every member's ringing from the first member's dial. A dial
-    naming no `extension` rings all of `extensions` at once. A member only ever listed, never
-    dialled by name, is dated by the first dial that lists it: the best the feed says.
-    """
-    own: dict[str, datetime] = {}
-    listed: dict[str, datetime] = {}
-    for event in events:
-        if event.event_type != "dial":
-            continue
-        if event.extension:
-            own.setdefault(event.extension, event.occurred_at)
-        for extension in event.extensions:
-            listed.setdefault(extension, event.occurred_at)
-    dialled = {**listed, **own}
-    # Ring order is dial order; a ring group dialled in one event keeps its listed order.
-    first_listed = {ext: i for i, ext in enumerate(dict.fromkeys([*own, *listed]))}
-    ordered = sorted(dialled, key=lambda ext: (dialled[ext], first_listed[ext]))
-    legs = {
-        ext: _Leg(ext, ring_order=order, dial_start=dialled[ext])
-        for order, ext in enumerate(ordered, start=1)
-    }
-    for event in events:
-        if event.extension is None:
-            continue
-        # Whoever an event concerns takes part, dialled or not (the caller of an outgoing call).
-        leg = legs.setdefault(event.extension, _Leg(event.extension))
-        if event.event_type == "bridge" and leg.answer_time is None:
-            leg.answer_time = event.occurred_at
-        elif event.event_type == "hangup":
-            leg.hangup_time = event.occurred_at
-    return legs
+    def status(self) -> str | None:
+        if self.hangup is None:
+            return None
+        if self.hangup.call_status:
+            return self.hangup.call_status
+        return "answered" if self.bridged else "no_answer"
 
+    def participants(self) -> tuple[ParticipantRow, ...]:
+        """Each extension's leg: dialled ones in ring order, then the others by extension.
 
-def _rang_until(leg: _Leg, answers: list[datetime], end_time: datetime | None) -> datetime | None:
-    """When the leg stopped ringing (seed 002: "until answer or refusal"): its own answer, else
-    the first answer by anyone after it began, else its own leg's hangup, else the call's end."""
-    if leg.answer_time is not None:
-        return leg.answer_time
-    begun = leg.dial_start
-    ends = [t for t in (*answers, leg.hangup_time, end_time) if t is not None]
-    after = [t for t in ends if begun is None or t >= begun]
-    return min(after, default=None)
-
-
-def _participants(
-    events: list[CallEvent], hangup: CallEvent | None, status: str | None
-) -> tuple[ParticipantRow, ...]:
-    end_time = hangup.occurred_at if hangup else None
-    legs = _legs(events)
-    answers = sorted(leg.answer_time for leg in legs.values() if leg.answer_time)
-    anyone_answered = bool(answers)
-    rows = []
-    for leg in legs.values():
-        rows.append(
-            ParticipantRow(
-                extension=leg.extension,
-                participant_status=_leg_status(leg, status, ended=end_time is not None),
-                ring_order=leg.ring_order,
-                ring_duration=_seconds(leg.dial_start, _rang_until(leg, answers, end_time)),
-                dial_start=leg.dial_start,
-                answer_time=leg.answer_time,
-                hangup_time=leg.hangup_time or end_time,
-                disconnect_reason=_disconnect_reason(leg, status, anyone_answered, end_time),
+        A dial naming `extension` rings that extension alone: feeds repeat the whole ring list
+        in `extensions` on every event (or the list so far, for sequential ringing), and taking
+        the list at its word would date every member's ringing from the first member's dial. A
+        dial naming no `extension` rings all of `extensions` at once. A member only ever listed,
+        never dialled by name, is dated by the first dial that lists it: the best the feed says.
+        """
+        dialled = {**self.listed, **self.own}
+        # Ring order is dial order; a ring group dialled in one event keeps its listed order.
+        first_listed = {ext: i for i, ext in enumerate(dict.fromkeys([*self.own, *self.listed]))}
+        ordered = sorted(dialled, key=lambda ext: (dialled[ext], first_listed[ext]))
+        others = sorted(ext for ext in self.named if ext not in dialled)
+        end_time = self.hangup.occurred_at if self.hangup else None
+        status = self.status()
+        answers = sorted(self.answers.values())
+        rows = []
+        for order, extension in enumerate([*ordered, *others], start=1):
+            dial_start = dialled.get(extension)
+            answer_time = self.answers.get(extension)
+            hangup_time = self.hangups.get(extension)
+            ring_duration = None
+            if dial_start is not None:
+                ring_duration = _seconds(
+                    dial_start,
+                    answer_time or _rang_until(dial_start, answers, hangup_time, end_time),
+                )
+            rows.append(
+                ParticipantRow(
+                    extension=extension,
+                    participant_status=_leg_status(answer_time, status, end_time),
+                    ring_order=order if dial_start is not None else None,
+                    ring_duration=ring_duration,
+                    dial_start=dial_start,
+                    answer_time=answer_time,
+                    hangup_time=hangup_time or end_time,
+                    disconnect_reason=_disconnect_reason(
+                        answer_time, status, bool(answers), end_time
+                    ),
+                )
             )
-        )
-    return tuple(sorted(rows, key=lambda r: (r.ring_order is None, r.ring_order or 0, r.extension)))
+        return tuple(rows)
 
 
-def _leg_status(leg: _Leg, call_status: str | None, *, ended: bool) -> str:
-    if leg.answer_time:
+def _rang_until(
+    begun: datetime, answers: list[datetime], hangup_time: datetime | None, end: datetime | None
+) -> datetime | None:
+    """When an unanswered leg stopped ringing (seed 002: "until answer or refusal"): the first
+    answer by anyone after it began, else its own leg's hangup, else the call's end (the
+    earliest of them)."""
+    until = None
+    for t in answers:
+        if t >= begun:
+            until = t
+            break
+    if hangup_time is not None and hangup_time >= begun and (until is None or hangup_time < until):
+        until = hangup_time
+    if end is not None and end >= begun and (until is None or end < until):
+        until = end
+    return until
+
+
+def _leg_status(answer_time: datetime | None, call_status: str | None, end: datetime | None) -> str:
+    if answer_time:
         return "answered"
-    if not ended:
+    if end is None:
         return "dialing"
     return "busy" if call_status == "busy" else "no_answer"
 
 
 def _disconnect_reason(
-    leg: _Leg, call_status: str | None, anyone_answered: bool, end_time: datetime | None
+    answer_time: datetime | None,
+    call_status: str | None,
+    anyone_answered: bool,
+    end_time: datetime | None,
 ) -> str | None:
     if end_time is None:
         return None
-    if leg.answer_time:
+    if answer_time:
         return "normal_clearing"
     if anyone_answered:
         return "answered_elsewhere"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -9,6 +10,7 @@ from typing import TypeVar
 import faust
 import structlog
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
+from faust.types import ProducerT
 
 from schemas.codec import TopicCodec
 from schemas.topics import MASTERDEAL_TOPICS
@@ -42,32 +44,37 @@ class CanonicalPublisher:
     ) -> None:
         self.app = app
         self.publications = publications or Publications()
-        self.topics = {
-            t.name: app.topic(t.name, key_serializer="raw", value_serializer="raw")
-            for t in MASTERDEAL_TOPICS
-        }
         self.codecs = {t.name: TopicCodec(t, registry) for t in MASTERDEAL_TOPICS}
 
     async def publish(self, states: Sequence[DealState]) -> int:
         """Sends the states' canonical events not acknowledged yet; how many were sent."""
-        sent = 0
-        for state in states:
-            for message in messages_for(self.publications.unpublished(canonical_events(state))):
-                await self._send(message)
-                sent += 1
-        return sent
+        return await self.publish_events([e for s in states for e in canonical_events(s)])
 
-    async def _send(self, message: CanonicalMessage) -> None:
+    async def publish_events(self, events: Sequence[CanonicalEvent]) -> int:
+        """Sends those of `events` not acknowledged yet; how many were sent."""
+        sent: Counter[str] = Counter()
+        producer = await self.app.maybe_start_producer()
+        try:
+            for message in messages_for(self.publications.unpublished(events)):
+                await self._send(producer, message)
+                sent[message.topic.name] += 1
+        finally:
+            # Once per topic, not per event: the counter's label lookup is not free.
+            for name, count in sent.items():
+                metrics.CANONICAL_PUBLISHED.labels(name).inc(count)
+        return sum(sent.values())
+
+    async def _send(self, producer: ProducerT, message: CanonicalMessage) -> None:
         event, codec = message.event, self.codecs[message.topic.name]
         await _at_once_or_waited(codec.register, what="schema registry")
-        value = codec.encode(message.record)
-        topic = self.topics[event.topic]
+        value, key = codec.encode(message.record), message.key.encode()
+        # Faust's producer itself rather than Topic.send: the same batches, flushed before each
+        # commit all the same, without Faust's bookkeeping per message (a twentieth of the worker).
         delivery = await _at_once_or_waited(
-            lambda: topic.send(key=message.key.encode(), value=value), what="broker"
+            lambda: producer.send(event.topic, key, value, None, None, None), what="broker"
         )
         first = self.publications.sent(event.event_id)
         acknowledge_on_delivery(self.publications, event.event_id, delivery)
-        metrics.CANONICAL_PUBLISHED.labels(event.topic).inc()
         if first:
             _first_publication(event)
 
@@ -82,7 +89,9 @@ async def _at_once_or_waited(operation: Callable[[], Awaitable[T]], *, what: str
 
 
 def _first_publication(event: CanonicalEvent) -> None:
-    log.info(
+    # Debug, not info: a line per canonical event was a twentieth of the worker's time
+    # (BENCHMARKS.md); the counters and the topics themselves are the record.
+    log.debug(
         "canonical event published",
         topic=event.topic,
         stage=event.stage,

@@ -9,6 +9,11 @@ from switchboard import broker
 from switchboard.logging import faust_logging_config
 from switchboard.settings import RUNTIME_DIR, Settings
 
+# The producer waits this long to fill a batch: at 0 it sent almost every canonical event in a
+# produce request of its own, a sixth of the worker's time (BENCHMARKS.md, bench/masterdeal).
+# A canonical event is that much later, and so is the flush before each offset commit.
+PRODUCER_LINGER_SEC = 0.005
+
 
 def bootstrap_servers(settings: Settings) -> str:
     # A default lets `faust -A streams.app` build the App with nothing configured.
@@ -33,6 +38,7 @@ def new_faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=broker.SESSION_TIMEOUT_SEC,
         broker_heartbeat_interval=broker.HEARTBEAT_INTERVAL_SEC,
         broker_commit_interval=1.0,
+        producer_linger=PRODUCER_LINGER_SEC,
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=0,
         web_enabled=False,

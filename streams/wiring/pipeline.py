@@ -53,7 +53,7 @@ def pipeline(
     )
     # Subscribed and acked like an agent's topic, but delivered in whole fetches to `fetched`.
     app.topics.add(source)
-    fetched: BatchBuffer[Any] = BatchBuffer(limit=max(4096, settings.batch_size * 2))
+    fetched: BatchBuffer[Message] = BatchBuffer(limit=max(4096, settings.batch_size * 2))
     batch_drain.route(app, topic.name, fetched)
     ingest = TopicIngest(
         topic=topic,
@@ -71,10 +71,10 @@ def pipeline(
 
 @dataclass
 class _Flight:
-    """A batch taken from the buffer: Faust's messages (tracked, to be acked or released) and
-    ours, with what its preparation gave."""
+    """A batch taken from the buffer: tracked as one (to be acked or released), with what its
+    preparation gave."""
 
-    batch: list[Any]
+    batch: faust_fixes.InFlight
     messages: list[Message]
     prepared: Prepared[Any] | None = None
 
@@ -95,7 +95,7 @@ class _BatchLoop:
         runtime: Runtime,
         name: str,
         ingest: TopicIngest[Any],
-        fetched: BatchBuffer[Any],
+        fetched: BatchBuffer[Message],
     ) -> None:
         self.app = app
         self.runtime = runtime
@@ -128,20 +128,19 @@ class _BatchLoop:
                 # A stop: unwritten, neither may be committed, and nothing may wait for them.
                 writing.cancel()
                 for left in [flight] + ([ahead] if ahead else []):
-                    faust_fixes.release(self.consumer, left.batch)
+                    faust_fixes.release_batch(self.consumer, left.batch)
                 if self.app.should_stop:
                     return
                 raise
             self._done(flight)
         if ahead is not None:
-            faust_fixes.release(self.consumer, ahead.batch)
+            faust_fixes.release_batch(self.consumer, ahead.batch)
 
     async def _take(self) -> _Flight | None:
         batch = _current(self.app, await self.fetched.take(self.runtime.settings.batch_size))
         if not batch:
             return None
-        faust_fixes.track(self.consumer, batch)
-        return _Flight(batch, [Message.from_faust(m) for m in batch])
+        return _Flight(faust_fixes.track_batch(self.consumer), batch)
 
     async def _prepared(self, flight: _Flight | None) -> _Flight | None:
         if flight is None:
@@ -152,7 +151,7 @@ class _BatchLoop:
             await self._read_again([flight], exc)
             return None
         except BaseException:
-            faust_fixes.release(self.consumer, flight.batch)
+            faust_fixes.release_batch(self.consumer, flight.batch)
             raise
         return flight
 
@@ -171,7 +170,7 @@ class _BatchLoop:
         """Unwritten, they must not be committed: the commit stops before them, and they are
         read again from their first offsets."""
         for flight in flights:
-            faust_fixes.release(self.consumer, flight.batch)
+            faust_fixes.release_batch(self.consumer, flight.batch)
         if self.failing.failed():
             log.error(
                 "batch failed, reading it again",
@@ -182,7 +181,7 @@ class _BatchLoop:
         await _read_again(self.consumer, [m for f in flights for m in f.messages])
 
     def _done(self, flight: _Flight) -> None:
-        faust_fixes.ack(self.consumer, flight.batch)
+        faust_fixes.ack_batch(self.consumer, flight.batch, flight.messages)
         if (lasted := self.failing.ended()) is not None:
             log.info("batches succeed again", topic=self.name, failed_sec=round(lasted, 1))
         now = time.time()
@@ -196,14 +195,14 @@ def _ready(flight: _Flight) -> Prepared[Any]:
     return flight.prepared
 
 
-def _current(app: faust.App, batch: list[Any]) -> list[Any]:
+def _current(app: faust.App, batch: list[Message]) -> list[Message]:
     """The messages still ours to process: none while a rebalance is under way (flow control
     suspended), none fetched under an earlier generation. What is dropped is untracked, so no
     rebalance waits for it, and the committed offsets bring it back."""
     if not app.flow_control.is_active():
         return []
     generation = app.consumer_generation_id
-    return [m for m in batch if m.generation_id == generation]
+    return [m for m in batch if m.generation == generation]
 
 
 async def _read_again(consumer: Consumer, messages: Sequence[Message]) -> None:

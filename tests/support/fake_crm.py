@@ -227,6 +227,13 @@ class FakeCrm:
     def port(self) -> int:
         return self._port
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections still held: a dead client's go once every request it had sent
+        has been read and handled (aiohttp keeps a lost connection until its handler ends)."""
+        server = self._runner.server if self._runner is not None else None
+        return len(server.connections) if server is not None else 0
+
     # -- fault injection --------------------------------------------------------------------
 
     def script(self, path_prefix: str, *answers: Answer) -> None:

@@ -27,3 +27,7 @@ def test_the_analytics_benchmark_runs_and_reports_both_rates_and_the_facts() -> 
     assert result["facts"]["fact_response"] > 0
     assert result["refused_batches"] == 0  # a refusal means a sink raised on good input
     assert result["machine"]["cpus"] >= 1
+    paced = result["paced"]
+    assert paced["rate"] > 0
+    assert 0 < paced["events"] < result["distinct_events"]  # the warm-up is not timed
+    assert 0 < paced["p50_ms"] <= paced["p99_ms"] <= paced["max_ms"]

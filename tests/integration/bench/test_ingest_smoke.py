@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench.paced import FALLBACK_RATE, MIN_TIMED_SEC
 from tests.support.bench import run_bench
 
 pytestmark = pytest.mark.integration
@@ -21,3 +22,9 @@ def test_the_ingest_benchmark_runs_and_reports_both_rates() -> None:
     assert isinstance(result["meets_target"], bool)
     assert result["machine"]["cpus"] >= 1
     assert result["machine"]["postgresql"]
+    paced = result["paced"]  # half the worker's rate, when it was timed over long enough
+    timed = result["worker"]["seconds"] >= MIN_TIMED_SEC
+    half = result["worker_events_per_sec"] / 2 if timed else FALLBACK_RATE
+    assert paced["rate"] == pytest.approx(half, rel=0.01)
+    assert 0 < paced["events"] < result["distinct_events"]  # the warm-up is not timed
+    assert 0 < paced["p50_ms"] <= paced["p99_ms"] <= paced["max_ms"]

@@ -1,6 +1,6 @@
 """Integration configs in `enterprises.integrations_config`: a save and a load give back the
-config, the table never holds a plaintext secret, types of one tenant are kept apart, and each
-committed change notifies `integrations_config`."""
+config, the table never holds a plaintext secret, types of one tenant are kept apart, each
+committed change notifies `integrations_config` and gives the row a new version."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ import pytest
 
 from integrations.config.models import RetailCrmConfig, TelegramConfig
 from integrations.config.secrets import SecretBox, generate_key
-from integrations.config.store import delete_config, load_configs, parse_config, save_config
+from integrations.config.store import (
+    delete_config,
+    load_configs,
+    load_versioned_configs,
+    parse_config,
+    save_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -142,3 +148,33 @@ async def test_each_committed_change_notifies_its_enterprise_and_type(database_u
         await writer.close()
 
     assert notices == [{"enterprise_id": enterprise, "type": "retailcrm"}] * 2
+
+
+async def test_every_write_of_the_row_whoever_writes_gives_it_a_new_version(
+    database_url: str,
+) -> None:
+    enterprise = tenant()
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await load_versioned_configs(conn, enterprise, BOX) == ({}, None)
+        versions = []
+        await save_config(conn, enterprise, retailcrm(), BOX)
+        configs, version = await load_versioned_configs(conn, enterprise, BOX)
+        assert configs == {"retailcrm": retailcrm()}
+        assert (await load_versioned_configs(conn, enterprise, BOX))[1] == version  # a read
+        versions.append(version)
+        await save_config(conn, enterprise, TELEGRAM, BOX)
+        versions.append((await load_versioned_configs(conn, enterprise, BOX))[1])
+        await delete_config(conn, enterprise, "telegram")
+        versions.append((await load_versioned_configs(conn, enterprise, BOX))[1])
+        # An operator's UPDATE, which does not touch updated_at.
+        await conn.execute(
+            "UPDATE enterprises SET integrations_config = '{}' WHERE enterprise_id = $1",
+            enterprise,
+        )
+        versions.append((await load_versioned_configs(conn, enterprise, BOX))[1])
+    finally:
+        await conn.close()
+
+    assert None not in versions
+    assert len(set(versions)) == len(versions) == 4

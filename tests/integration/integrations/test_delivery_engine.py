@@ -562,14 +562,16 @@ async def test_a_delivery_whose_config_went_away_is_skipped(world: World, crm: F
 async def test_a_saved_config_steers_the_next_delivery_within_2_s(
     world: World, crm: FakeCrm, running: Running
 ) -> None:
-    await world.save("0367", retailcrm(crm))
+    # Only the dial: the call sink enqueues every subscribed event of the call, and a bridge
+    # claimed before the save below would rightly still go to the old CRM.
+    await world.save("0367", retailcrm(crm, events=("dial",)))
     running.start(world.engine())
     await world.calls(a_call("1796000000.1"))
     await world.enqueue("0367", "retailcrm", ["dial"])
     await crm.wait_for(1, CALL_EVENT, within_sec=30)
 
     async with FakeCrm(api_key=API_KEY) as moved:
-        # Another process saves: only the notification tells the engine's cache.
+        # Another process saves: nothing in this one drops the engine's cached config.
         conn = await asyncpg.connect(world.url)
         try:
             await save_config(conn, "0367", retailcrm(moved), BOX)
@@ -581,3 +583,31 @@ async def test_a_saved_config_steers_the_next_delivery_within_2_s(
         await moved.wait_for(1, CALL_EVENT, within_sec=30)
         assert moved.records[0].at - saved_at < 2.0
     assert crm.count(CALL_EVENT) == 1
+
+
+class LateNotices(ConfigCache):
+    """A config cache whose change notifications never arrive in time (a busy listener)."""
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        pass
+
+
+async def test_a_delivery_claimed_after_a_save_goes_with_it_however_late_the_notification(
+    world: World, crm: FakeCrm
+) -> None:
+    await world.save("0367", retailcrm(crm, events=("dial",)))
+    async with LateNotices(world.url, BOX) as configs, FakeCrm(api_key=API_KEY) as moved:
+        engine = DeliveryEngine(world.pool, configs, instance="late", backoff=QUICK)
+        world.engines.append(engine)
+        await world.calls(a_call("late.1"))
+        await run_until_settled(engine, world)
+        await world.save("0367", retailcrm(moved, events=("dial",)))
+        await world.calls(a_call("late.2", at=100))
+        await run_until_settled(engine, world)
+        # The claim's version told the cache, once: later rounds hit the reloaded entry.
+        await world.calls(a_call("late.3", at=200))
+        await run_until_settled(engine, world)
+        assert configs.loads == 2
+
+    assert [r.external_id for r in crm.requests(CALL_EVENT)] == ["late.1"]
+    assert [r.external_id for r in moved.requests(CALL_EVENT)] == ["late.2", "late.3"]

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 import pytest
 
+from integrations.config.secrets import SecretBox
+from integrations.config.store import load_versioned_configs
 from integrations.delivery import outbox
 
 pytestmark = pytest.mark.integration
@@ -81,3 +83,17 @@ async def test_a_calls_later_event_waits_for_its_earlier_ones(conn: asyncpg.Conn
     await conn.execute("UPDATE integration_outbox SET status = 'sent' WHERE event_type = 'dial'")
     assert await claim(conn) == [("0367", "retailcrm", "x", "hangup")]
     assert await claim(conn) == []
+
+
+async def test_a_claimed_row_carries_its_tenants_config_version_as_the_store_reads_it(
+    conn: asyncpg.Connection,
+) -> None:
+    await add(conn, ("0367", "webhook"), "c1", age_sec=2)
+    await add(conn, ("0368", "webhook"), "c2", age_sec=1)
+    await conn.execute("INSERT INTO enterprises (enterprise_id) VALUES ('0367')")
+    _, version = await load_versioned_configs(conn, "0367", SecretBox(None))
+
+    claimed = await outbox.claim(conn, limit=10, rooms={}, default_room=2, lease_sec=30)
+
+    assert version is not None
+    assert {d.enterprise_id: d.config_version for d in claimed} == {"0367": version, "0368": None}

@@ -14,9 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sinks.contact_centre.interactions import write_interactions
-from sinks.contact_centre.outcomes import write_outcomes
+from sinks.contact_centre.outcomes import telephony_tenants, write_outcomes
+from sinks.telephony.queue_events import write_queue_events
 from streams.contact_centre.interactions import InteractionEvent, interaction_record
 from streams.contact_centre.outcomes import OutcomeEvent
+from streams.telephony.queue import QueueEvent
 from tests.support.clock import INTERACTIONS_T0 as T0
 from tests.support.stack import run
 
@@ -126,3 +128,33 @@ def test_any_arrival_gives_the_same_facts(
         ("0400", "c9", "resolved"),
     ]
     assert run(loop, rows_after(conn, [shuffled[:cut], shuffled[cut:]])) == expected
+
+
+def enqueued(n: int, enterprise_id: str, call_id: str) -> QueueEvent:
+    return QueueEvent(
+        event_key=f"asterisk:t{n}",
+        source_system="asterisk",
+        event_id=f"t{n}",
+        occurred_at=T0 + timedelta(seconds=n),
+        enterprise_id=enterprise_id,
+        call_id=call_id,
+        queue_id="support",
+        event_type="enqueue",
+    )
+
+
+def test_a_calls_tenants_are_every_enterprise_whose_queue_events_carry_it(
+    conn: asyncpg.Connection, loop: asyncio.AbstractEventLoop
+) -> None:
+    run(loop, conn.execute("TRUNCATE queue_event, fact_interaction_timing, interactions"))
+    events = [
+        enqueued(1, "0367", "c1"),
+        enqueued(2, "0400", "c1"),
+        enqueued(3, "0400", "c2"),
+        enqueued(4, "0412", "c3"),
+        enqueued(5, "0412", "c3"),
+    ]
+    run(loop, write_queue_events(conn, events))
+    tenants = run(loop, telephony_tenants(conn, ["c1", "c2", "c3", "c4"]))
+    assert tenants == {"c1": ["0367", "0400"], "c2": ["0400"], "c3": ["0412"]}
+    assert run(loop, telephony_tenants(conn, [])) == {}

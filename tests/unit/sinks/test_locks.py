@@ -51,6 +51,7 @@ async def test_every_lock_names_a_kind_of_the_global_order_and_no_keys_take_none
         (locks.lock_calls, ["1700000000.1"]),
         (locks.lock_interactions, [("0367", "1700000000.1")]),
         (locks.lock_queues, [("0367", "support")]),
+        (locks.lock_responses, [("0367", "support")]),
         (locks.lock_outcomes, ["1700000000.1"]),
         (locks.lock_deals, ["D-1"]),
         *(

@@ -1,18 +1,18 @@
 """The cache's mechanics on a fake clock and a scripted loader: TTL with jitter, single-flight
-loads, failures not cached, invalidation winning over a load in flight."""
+loads, failures not cached, invalidation winning over a load in flight, and an asker of a
+version never served an entry of another."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import HttpUrl
 
-from integrations.config.models import AnyIntegrationConfig, WebhookConfig
-from integrations.config.snapshots import Configs, SnapshotCache, jittered_ttl
+from integrations.config.models import WebhookConfig
+from integrations.config.snapshots import Configs, Loaded, SnapshotCache, jittered_ttl
 
 HOOK = WebhookConfig(url=HttpUrl("https://h.example/in"), secret="whsec_abc")
 
@@ -35,14 +35,14 @@ class Loader:
         self.gate.set()
         self.fail_next = 0
 
-    async def __call__(self, key: str) -> Mapping[str, AnyIntegrationConfig]:
+    async def __call__(self, key: str) -> Loaded:
         self.calls.append(key)
         version = self.version
         await self.gate.wait()
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("database away")
-        return {"webhook": HOOK.model_copy(update={"max_attempts": 1 + version})}
+        return Loaded({"webhook": HOOK.model_copy(update={"max_attempts": 1 + version})}, version)
 
 
 async def loads_started(loader: Loader, count: int) -> None:
@@ -182,3 +182,88 @@ async def test_an_entry_cannot_be_changed_by_a_reader() -> None:
 
     with pytest.raises(TypeError):
         configs["telegram"] = HOOK  # type: ignore[index]
+
+
+# -- an asker of a version (the delivery engine, with the version its claim read) -------------
+
+
+async def test_an_entry_of_the_version_asked_for_is_served_without_a_load() -> None:
+    cache, loader, _ = make()
+    await cache.get("0367")
+
+    assert attempts(await cache.get_as_of("0367", 0)) == 1
+    assert len(loader.calls) == 1
+
+
+async def test_an_entry_of_another_version_is_reloaded_without_any_notification() -> None:
+    cache, loader, _ = make()
+    await cache.get("0367")
+    loader.version = 1  # saved elsewhere; its notification has not arrived
+
+    assert attempts(await cache.get_as_of("0367", 1)) == 2
+    assert attempts(await cache.get("0367")) == 2  # stored, for every reader
+    assert len(loader.calls) == 2
+
+
+async def test_a_load_that_read_the_row_before_the_asker_did_is_not_trusted() -> None:
+    cache, loader, _ = make()
+    loader.gate.clear()
+    early = asyncio.ensure_future(cache.get("0367"))
+    await loads_started(loader, 1)
+    loader.version = 1  # the save commits after that load read the row, before the claim
+    asker = asyncio.ensure_future(cache.get_as_of("0367", 1))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    loader.gate.set()
+
+    assert attempts(await early) == 1
+    assert attempts(await asker) == 2
+    assert attempts(await cache.get("0367")) == 2
+    assert len(loader.calls) == 2
+
+
+async def test_an_asker_of_an_older_version_takes_the_newer_one_with_one_load() -> None:
+    cache, loader, _ = make()
+    loader.version = 1
+    await cache.get("0367")
+
+    # Claimed before the save: version 0; whatever is loaded now is at least as new.
+    assert attempts(await cache.get_as_of("0367", 0)) == 2
+    assert len(loader.calls) == 2
+
+
+async def test_concurrent_askers_of_a_new_version_share_one_reload() -> None:
+    cache, loader, _ = make()
+    await cache.get("0367")
+    loader.version = 1
+
+    answers = await asyncio.gather(*(cache.get_as_of("0367", 1) for _ in range(10)))
+
+    assert {attempts(answer) for answer in answers} == {2}
+    assert len(loader.calls) == 2
+
+
+async def test_an_asker_of_an_enterprise_without_a_row_is_served_its_empty_entry() -> None:
+    async def no_row(_key: str) -> Loaded:
+        return Loaded({}, None)
+
+    cache = SnapshotCache(no_row)
+    await cache.get("0367")
+
+    assert await cache.get_as_of("0367", None) == {}
+    assert cache.loads == 1
+
+
+@given(st.lists(st.sampled_from(["save", "ask", "read"]), max_size=30))
+def test_with_no_notification_at_all_an_asker_gets_the_version_it_read(steps: list[str]) -> None:
+    async def run() -> None:
+        cache, loader, _ = make()
+        for step in steps:
+            if step == "save":
+                loader.version += 1
+            elif step == "ask":
+                assert attempts(await cache.get_as_of("0367", loader.version)) == 1 + loader.version
+            else:
+                await cache.get("0367")
+
+    asyncio.run(run())

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from faust.transport.consumer import Consumer
+import faust
 from faust.types import TP
 from faust.types.tuples import Message
 from intervaltree import IntervalTree
 
 from streams.runtime import faust_fixes
 from streams.runtime.faust_fixes import OffsetHealer, is_accounted, is_held
+from switchboard.broker import FETCH_MAX_WAIT_MS
 
 TOPIC_PARTITION = TP("telephony.calls", 0)
 
@@ -77,12 +78,21 @@ def test_a_released_batch_is_never_committed_nor_waited_for() -> None:
     message = Message("telephony.calls", 0, 25, 0.0, 0, None, b"k", b"v", None)
     consumer: Any = StubConsumer(committed=25, acked=[])
     consumer._unacked_messages = set()
-    faust_fixes.track(consumer, [message])
-    assert consumer._unacked_messages == {message}, "a rebalance waits for a started batch"
+    batch = faust_fixes.track_batch(consumer)
+    assert consumer._unacked_messages == {batch}, "a rebalance waits for a started batch"
 
-    faust_fixes.release(consumer, [message])
+    faust_fixes.release_batch(consumer, batch)
 
-    assert Consumer.ack(consumer, message) is False
+    faust_fixes.ack_batch(consumer, batch, [message])
     assert consumer._acked[TOPIC_PARTITION] == []
     assert not is_accounted(consumer, TOPIC_PARTITION, 25)
     assert consumer._unacked_messages == set(), "a drain would wait for it forever"
+
+
+async def test_the_worker_consumer_waits_for_records_as_briefly_as_the_broker_module_says() -> None:
+    """Faust fixes its consumer's fetch wait at 1,500 ms: on Tansu, the event-to-row delay."""
+    faust_fixes.apply()
+    app = faust.App("fetch-wait", broker="kafka://127.0.0.1:9")
+    thread: Any = app.consumer._thread
+    consumer = thread._create_worker_consumer(app.transport)
+    assert consumer._fetch_max_wait_ms == FETCH_MAX_WAIT_MS

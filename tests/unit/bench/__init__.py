@@ -1,0 +1,1 @@
+"""Unit tests of the benchmarks' pure logic: their tables, rates and samples."""
