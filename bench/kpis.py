@@ -13,15 +13,15 @@ every route under 100 ms.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
-import orjson
 
 from bench.api_latency import WARM_UP, Latency, RouteLatencies, iso, measure_routes
 from bench.command import echo, json_option, pg_admin_url_option, prepare, requests_option
 from bench.kpis_data import Shape, default_end, load
+from bench.report import targeted_json
 from bench.stack import DEFAULT_ADMIN_URL
 
 # Issue 11: /api/kpis p99 under 20 ms over 30 days x 50 queues, every analytics route under 100.
@@ -46,15 +46,13 @@ class Result(RouteLatencies):
         )
 
     def as_json(self) -> bytes:
-        summary = {
-            **asdict(self),
-            "worst_kpis_p99_ms": round(self.worst_kpis_p99_ms, 2),
-            "target_p99_ms": TARGET_P99_MS,
-            "worst_route_p99_ms": round(self.worst_route_p99_ms, 2),
-            "route_target_p99_ms": ROUTE_TARGET_P99_MS,
-            "meets_target": self.meets_target,
-        }
-        return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+        return targeted_json(
+            self,
+            worst_kpis_p99_ms=round(self.worst_kpis_p99_ms, 2),
+            target_p99_ms=TARGET_P99_MS,
+            worst_route_p99_ms=round(self.worst_route_p99_ms, 2),
+            route_target_p99_ms=ROUTE_TARGET_P99_MS,
+        )
 
     def as_text(self) -> str:
         verdict = "met" if self.meets_target else "MISSED"

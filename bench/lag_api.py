@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -32,7 +32,7 @@ from api.auth import create_token
 from bench.api_latency import WARM_UP, TimedCalls, expect, time_calls
 from bench.command import echo, json_option, pg_admin_url_option, prepare, requests_option
 from bench.produce import produce
-from bench.report import Machine, machine_facts, today
+from bench.report import Machine, machine_facts, targeted_json, today
 from bench.stack import DEFAULT_ADMIN_URL, fresh_database, serve_api
 from schemas.topics import INPUT_TOPIC_NAMES, INPUT_TOPICS, MASTERDEAL_TOPICS
 from switchboard.broker import consumer_config, end_offsets
@@ -68,12 +68,7 @@ class Result:
         return self.lag.p99_ms < TARGET_P99_MS
 
     def as_json(self) -> bytes:
-        summary = {
-            **asdict(self),
-            "target_p99_ms": TARGET_P99_MS,
-            "meets_target": self.meets_target,
-        }
-        return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+        return targeted_json(self, target_p99_ms=TARGET_P99_MS)
 
     def as_text(self) -> str:
         m = self.machine

@@ -140,6 +140,13 @@ class Result(TargetedComparison):
         )
 
 
+def targeted_json(result: Any, **figures: float) -> bytes:
+    """A result dataclass as indented JSON, with its targets and headline figures (`figures`)
+    and whether it meets its target."""
+    summary = {**asdict(result), **figures, "meets_target": result.meets_target}
+    return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+
+
 def format_rate(rate: Rate) -> str:
     if rate.seconds <= 0:
         return "n/a: all rows arrived at once, too few events to time"

@@ -16,7 +16,7 @@ The target (issue 13): daily-stats and latency p99 under 50 ms.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ import orjson
 from bench.api_latency import Latency, RouteLatencies, iso, measure_routes
 from bench.command import echo, json_option, pg_admin_url_option, prepare, requests_option
 from bench.kpis_data import default_end
+from bench.report import targeted_json
 from bench.stack import DEFAULT_ADMIN_URL
 from sinks.voicebot.daily_stats import recount_days
 from sinks.voicebot.latency_days import recount_latency_days
@@ -203,13 +204,9 @@ class Result(RouteLatencies):
         return self.worst_p99_ms < TARGET_P99_MS
 
     def as_json(self) -> bytes:
-        summary = {
-            **asdict(self),
-            "worst_p99_ms": round(self.worst_p99_ms, 2),
-            "target_p99_ms": TARGET_P99_MS,
-            "meets_target": self.meets_target,
-        }
-        return orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+        return targeted_json(
+            self, worst_p99_ms=round(self.worst_p99_ms, 2), target_p99_ms=TARGET_P99_MS
+        )
 
     def as_text(self) -> str:
         verdict = "met" if self.meets_target else "MISSED"
